@@ -1,0 +1,66 @@
+# Configurable Agents — every target sets itself up first, so a fresh clone
+# needs only `make run` or `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8501
+
+# Nothing may reach the internet: no telemetry, no usage statistics.
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup run test lint format bench chromium
+
+help:
+	@echo "make run    start the workbench on http://$(HOST):$(PORT) (sets itself up)"
+	@echo "make test   run the whole test suite (sets itself up)"
+	@echo "make lint   ruff check and format check"
+	@echo "make bench  run the benchmarks in bench/"
+
+setup: $(STAMP)
+
+# Re-runs only when a requirements or project file changed.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
+		--server.headless true --browser.gatherUsageStats false
+
+# Browser tests need Debian's chromium; install it when we can (root + apt-get).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's chromium for the browser tests (apt-get)..."; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+			|| echo "chromium could not be installed; the browser tests will skip."; \
+		else \
+			echo "chromium is missing; browser tests will skip (install it: sudo apt-get install chromium)."; \
+		fi; \
+	fi
+
+test: setup chromium
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -1,0 +1,98 @@
+"""The ``configurable-agents`` command: a thin face over the library.
+
+Each command parses its arguments, calls one library function, renders the
+result, and maps outcomes to exit codes here and nowhere else:
+0 ok, 1 a workflow run failed, 2 bad usage or an invalid workflow.
+Heavy libraries (LangChain, MLflow, Streamlit) are never imported on the
+``--help``, ``validate`` and ``schema`` paths, so they start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from agents_core.config.validator import ValidationReport
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID = 0, 1, 2
+
+app = typer.Typer(
+    name="configurable-agents",
+    help="Validate, run and deploy LLM agent workflows written in YAML.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Workflow files (.yaml, .yml, .json).", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as failures.")] = False,
+) -> None:
+    """Check workflow files and report every problem with its line and column."""
+    from agents_core.config.validator import validate_file
+
+    reports = [validate_file(path) for path in files]
+    passed = all(report.passes(strict) for report in reports)
+    if as_json:
+        body = {
+            "ok": passed,
+            "files": [
+                {"file": r.file, "ok": r.passes(strict), "problems": [p.to_dict() for p in r.problems]}
+                for r in reports
+            ],
+        }
+        sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_reports(reports, strict)
+    raise typer.Exit(EXIT_OK if passed else EXIT_INVALID)
+
+
+def _print_reports(reports: list[ValidationReport], strict: bool) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=True)
+    colours = {"error": "bold red", "warning": "yellow"}
+    for report in reports:
+        for problem in report.problems:
+            line = Text(f"{report.file}:{problem.line}:{problem.column}: ", style="bold")
+            line.append(f"{problem.severity} {problem.code}: ", style=colours[problem.severity])
+            line.append(problem.message)
+            console.print(line)
+            if problem.hint:
+                console.print(Text(f"    hint: {problem.hint}", style="dim"))
+    failed = [r for r in reports if not r.passes(strict)]
+    errors = sum(len(r.errors) for r in reports)
+    warnings = sum(len(r.warnings) for r in reports)
+    counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    checked = f"{len(reports)} file{'s' * (len(reports) != 1)} checked"
+    if failed:
+        verdict = Text(f"{checked}: {len(failed)} invalid ({counts})", style="bold red")
+    else:
+        verdict = Text(f"{checked}: all valid ({counts})", style="bold green")
+    console.print(verdict)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (draft 2020-12) of the workflow file format."""
+    from agents_core.config.schema import workflow_json_schema_text
+
+    sys.stdout.write(workflow_json_schema_text())
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

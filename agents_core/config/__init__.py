@@ -1,0 +1,1 @@
+"""The workflow file format: loader with positions, type strings, models, validator."""

@@ -1,0 +1,370 @@
+"""Read a workflow file into plain data plus the source position of every node.
+
+Why not ``yaml.safe_load``: the validator must point at the line and column
+of any key or value, duplicate keys must be errors (YAML silently keeps the
+last one), and alias expansion must be bounded so a "billion laughs" file
+fails in milliseconds instead of eating memory. So we let libyaml *compose*
+the node tree (safe: composing builds no Python objects) and construct the
+data ourselves, recording a :class:`Span` for every path on the way.
+
+JSON files are checked with :mod:`json` first (exact JSON error positions),
+then composed the same way; JSON is YAML-compatible once tabs, which valid
+JSON only has as whitespace, become spaces of the same width.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents_core.config.codes import severity_of
+from agents_core.errors import ParseError, Problem
+
+MAX_FILE_BYTES = 1024 * 1024
+#: How many nodes may be built by re-visiting anchored nodes through aliases.
+MAX_ALIAS_EXPANSION = 10_000
+
+PathKey = tuple[str | int, ...]
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + name
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+}
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where one value sits in the source (1-based line/column)."""
+
+    line: int
+    column: int
+    key_line: int
+    key_column: int
+    start: int  # character offsets into the source text
+    end: int
+
+
+def format_path(path: PathKey) -> str:
+    """``("nodes", 1, "prompt")`` -> ``nodes[1].prompt``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class SourceMap:
+    """Positions of every value in a document, looked up by path."""
+
+    def __init__(self, text: str, spans: dict[PathKey, Span]) -> None:
+        self.text = text
+        self.spans = spans
+        self._line_starts = [0]
+        for index, char in enumerate(text):
+            if char == "\n":
+                self._line_starts.append(index + 1)
+
+    def span(self, path: PathKey) -> Span | None:
+        """The span of ``path`` or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path:
+            found = self.spans.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return self.spans.get(())
+
+    def value_position(self, path: PathKey) -> tuple[int, int]:
+        found = self.span(path)
+        return (found.line, found.column) if found else (1, 1)
+
+    def key_position(self, path: PathKey) -> tuple[int, int]:
+        found = self.span(path)
+        return (found.key_line, found.key_column) if found else (1, 1)
+
+    def position_of_offset(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._line_starts, index) - 1
+        return line + 1, index - self._line_starts[line] + 1
+
+    def locate_in_value(self, path: PathKey, value: str, offset: int, length: int) -> tuple[int, int]:
+        """Source position of ``value[offset:offset+length]`` inside the scalar at ``path``.
+
+        The n-th occurrence of the piece in the parsed value is matched to
+        its n-th occurrence in the raw source of the scalar, which holds for
+        plain, quoted and block scalars alike (placeholders contain no
+        characters that YAML escapes). Falls back to the scalar's start.
+        """
+        found = self.spans.get(tuple(path))
+        if found is None:
+            return self.value_position(path)
+        piece = value[offset : offset + length]
+        occurrence = value.count(piece, 0, offset) if piece else 0
+        raw_index = found.start - 1
+        for _ in range(occurrence + 1):
+            raw_index = self.text.find(piece, raw_index + 1, found.end)
+            if raw_index < 0:
+                return found.line, found.column
+        return self.position_of_offset(raw_index)
+
+
+@dataclass
+class LoadedDocument:
+    """A parsed file: plain data, where each part came from, and load problems."""
+
+    data: Any
+    source: SourceMap
+    file: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+class _AliasLimit(Exception):
+    def __init__(self, node: Any, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.message = message
+
+
+def _problem(code: str, message: str, hint: str, file: str | None, line: int, column: int, path: str = "") -> Problem:
+    return Problem(code, severity_of(code), message, hint, path, file, line, column)
+
+
+class _Builder:
+    """Builds plain data from a composed YAML node tree, recording spans."""
+
+    def __init__(self, file: str | None) -> None:
+        from yaml.constructor import SafeConstructor
+
+        self.file = file
+        self.spans: dict[PathKey, Span] = {}
+        self.problems: list[Problem] = []
+        self._scalars = SafeConstructor()
+        self._seen: set[int] = set()
+        self._active: set[int] = set()
+        self._alias_budget = MAX_ALIAS_EXPANSION
+
+    def build(self, node: Any, path: PathKey, key_node: Any = None, via_alias: bool = False) -> Any:
+        node_id = id(node)
+        if node_id in self._active:
+            raise _AliasLimit(node, "an alias refers to the mapping or list that contains it")
+        if node_id in self._seen:
+            via_alias = True
+        self._seen.add(node_id)
+        if via_alias:
+            self._alias_budget -= 1
+            if self._alias_budget < 0:
+                raise _AliasLimit(node, f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values")
+        key_mark = (key_node or node).start_mark
+        self.spans[path] = Span(
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+            key_mark.line + 1,
+            key_mark.column + 1,
+            node.start_mark.index,
+            node.end_mark.index,
+        )
+        kind = node.id
+        if kind == "scalar":
+            return self._scalar(node, path)
+        self._active.add(node_id)
+        try:
+            if kind == "sequence":
+                return [self.build(item, (*path, i), via_alias=via_alias) for i, item in enumerate(node.value)]
+            return self._mapping(node, path, via_alias)
+        finally:
+            self._active.discard(node_id)
+
+    def _check_tag(self, node: Any, path: PathKey) -> bool:
+        if node.tag in _STANDARD_TAGS:
+            return True
+        self.problems.append(
+            _problem(
+                "E-YAML-TAG",
+                f"the tag {node.tag!r} is not allowed; workflow files use plain YAML values only.",
+                "Remove the tag (the part starting with '!').",
+                self.file,
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                format_path(path),
+            )
+        )
+        return False
+
+    def _scalar(self, node: Any, path: PathKey) -> Any:
+        if not self._check_tag(node, path):
+            return node.value
+        value = self._scalars.construct_object(node, deep=True)
+        return value
+
+    def _mapping(self, node: Any, path: PathKey, via_alias: bool) -> dict[Any, Any]:
+        if not self._check_tag(node, path):
+            return {}
+        result: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                sources = value_node.value if value_node.id == "sequence" else [value_node]
+                for source in sources:
+                    if source.id == "mapping":
+                        merged.update({k: v for k, v in self._mapping(source, path, True).items() if k not in merged})
+                continue
+            if key_node.id != "scalar":
+                self.problems.append(
+                    _problem(
+                        "E-SHAPE-TYPE",
+                        "a mapping key must be a plain name, not a list or mapping.",
+                        "Write the key as a plain word.",
+                        self.file,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        format_path(path),
+                    )
+                )
+                continue
+            key = self._scalar(key_node, path)
+            if not isinstance(key, str):
+                key = str(key) if key is not None else "null"
+            if key in result:
+                first = self.spans.get((*path, key))
+                first_line = first.key_line if first else "?"
+                self.problems.append(
+                    _problem(
+                        "E-YAML-DUPLICATE-KEY",
+                        f"the key {key!r} appears twice in this mapping (first at line {first_line}).",
+                        "Remove or rename one of them; YAML would silently keep only the last.",
+                        self.file,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        format_path((*path, key)),
+                    )
+                )
+                continue
+            result[key] = self.build(value_node, (*path, key), key_node=key_node, via_alias=via_alias)
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+
+def _yaml_error_problem(exc: Any, file: str | None, code: str = "E-YAML-SYNTAX") -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {what}" + (f" ({context})" if context else "") + "."
+    hint = "Check the indentation and quoting on this line and the one above."
+    if "'\\t'" in what or "tab" in what:
+        hint = "YAML indents with spaces, never tabs: replace the tabs with spaces."
+    elif "mapping values are not allowed" in what:
+        hint = "A value containing ': ' must be quoted, or the indentation is off."
+    elif "could not find expected ':'" in what:
+        hint = "A key is missing its ':' or a multi-line string is not indented under its key."
+    return _problem(code, message, hint, file, line, column)
+
+
+def load_text(text: str, file: str | None = None) -> LoadedDocument:
+    """Parse workflow text; problems go into ``LoadedDocument.problems``.
+
+    ``data`` is ``None`` when the text could not be parsed at all. The file
+    format is chosen by the extension of ``file`` (``.json`` or YAML).
+    """
+    import yaml
+
+    empty = SourceMap(text, {})
+    if len(text.encode("utf-8", errors="replace")) > MAX_FILE_BYTES:
+        problem = _problem(
+            "E-FILE-TOO-LARGE",
+            f"the file is larger than {MAX_FILE_BYTES // 1024} KiB.",
+            "Workflow files are small; split the file or remove embedded data.",
+            file,
+            1,
+            1,
+        )
+        return LoadedDocument(None, empty, file, [problem])
+    is_json = bool(file) and str(file).lower().endswith(".json")
+    yaml_text = text
+    if is_json:
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            problem = _problem(
+                "E-JSON-SYNTAX",
+                f"JSON syntax error: {exc.msg}.",
+                "Check commas, quotes and brackets near this place.",
+                file,
+                exc.lineno,
+                exc.colno,
+            )
+            return LoadedDocument(None, empty, file, [problem])
+        yaml_text = text.replace("\t", " ")
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        root = yaml.compose(yaml_text, Loader=loader_class)
+    except yaml.composer.ComposerError as exc:
+        code = "E-YAML-MULTI-DOC" if "single document" in str(exc.problem) else "E-YAML-SYNTAX"
+        problem = _yaml_error_problem(exc, file, code)
+        if code == "E-YAML-MULTI-DOC":
+            problem = _problem(
+                code,
+                "the file holds more than one YAML document ('---').",
+                "Keep one workflow per file.",
+                file,
+                problem.line,
+                problem.column,
+            )
+        return LoadedDocument(None, empty, file, [problem])
+    except yaml.YAMLError as exc:
+        return LoadedDocument(None, empty, file, [_yaml_error_problem(exc, file)])
+    if root is None:
+        problem = _problem("E-FILE-EMPTY", "the file holds no workflow.", "Start from a template or an example.", file, 1, 1)
+        return LoadedDocument(None, empty, file, [problem])
+    builder = _Builder(file)
+    try:
+        data = builder.build(root, ())
+    except _AliasLimit as exc:
+        mark = exc.node.start_mark
+        problem = _problem(
+            "E-YAML-ALIAS-LIMIT",
+            f"{exc.message}; the file was not loaded.",
+            "Expand the anchors by hand or use fewer aliases.",
+            file,
+            mark.line + 1,
+            mark.column + 1,
+        )
+        return LoadedDocument(None, empty, file, [problem])
+    return LoadedDocument(data, SourceMap(text, builder.spans), file, builder.problems)
+
+
+def read_source(path: str | Path) -> str:
+    """Read a workflow file as UTF-8 text, raising :class:`ParseError` with a Problem."""
+    path = Path(path)
+    shown = str(path)
+
+    def fail(message: str, hint: str, code: str = "E-FILE-READ") -> ParseError:
+        problem = _problem(code, message, hint, shown, 1, 1)
+        return ParseError(message, hint, [problem])
+
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise fail(f"{shown}: no such file.", "Check the path.") from None
+    except OSError as exc:
+        raise fail(f"{shown}: cannot be read ({exc.strerror}).", "Check the path and its permissions.") from None
+    if not path.is_file():
+        raise fail(f"{shown}: is not a file.", "Give the path of a .yaml, .yml or .json file.")
+    if size > MAX_FILE_BYTES:
+        raise fail(
+            f"the file is larger than {MAX_FILE_BYTES // 1024} KiB ({size:,} bytes).",
+            "Workflow files are small; split the file or remove embedded data.",
+            "E-FILE-TOO-LARGE",
+        )
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"{shown}: is not UTF-8 text (byte {exc.start}).", "Save the file as UTF-8.") from None
+    except OSError as exc:
+        raise fail(f"{shown}: cannot be read ({exc.strerror}).", "Check the path and its permissions.") from None

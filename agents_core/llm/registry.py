@@ -1,0 +1,89 @@
+"""The provider registry: every LLM provider is registered here by name.
+
+Built-in providers register themselves exactly as a third party would, with
+one :func:`register_provider` call. The registry holds only light metadata
+(key variable, known model names), so the validator can check provider and
+model names without importing any LLM library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What the product knows about a provider before it is ever called."""
+
+    name: str
+    description: str
+    default_model: str
+    #: Model names the provider is known to serve; empty means any name is fine.
+    known_models: tuple[str, ...] = ()
+    #: Environment variable holding the API key, or ``None`` when none is needed.
+    api_key_env: str | None = None
+
+    def knows_model(self, model: str) -> bool:
+        if not self.known_models:
+            return True
+        if self.name == "local" and model.lower().endswith(".gguf"):
+            return True
+        return model in self.known_models
+
+
+_PROVIDERS: dict[str, ProviderInfo] = {}
+
+DEFAULT_PROVIDER = "google"
+
+
+def register_provider(info: ProviderInfo) -> None:
+    """Add (or replace) a provider under ``info.name``."""
+    _PROVIDERS[info.name] = info
+
+
+def unregister_provider(name: str) -> None:
+    _PROVIDERS.pop(name, None)
+
+
+def get_provider(name: str) -> ProviderInfo | None:
+    return _PROVIDERS.get(name)
+
+
+def provider_names() -> list[str]:
+    return sorted(_PROVIDERS)
+
+
+register_provider(
+    ProviderInfo(
+        name="google",
+        description="Google Gemini through langchain-google-genai",
+        default_model="gemini-2.5-flash",
+        known_models=(
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+            "gemini-2.5-pro",
+            "gemini-2.0-flash",
+            "gemini-2.0-flash-lite",
+            "gemini-1.5-flash",
+            "gemini-1.5-pro",
+            "gemini-3-pro-preview",
+        ),
+        api_key_env="GOOGLE_API_KEY",
+    )
+)
+register_provider(
+    ProviderInfo(
+        name="local",
+        description="Embedded SmolLM2-135M on the CPU (llama-cpp-python); no key, no network",
+        default_model="smollm2-135m-instruct",
+        known_models=("smollm2-135m-instruct",),
+    )
+)
+register_provider(
+    ProviderInfo(
+        name="openai",
+        description="Any OpenAI-compatible API (OpenAI, Ollama, vLLM, LM Studio) through langchain-openai",
+        default_model="gpt-4o-mini",
+        api_key_env="OPENAI_API_KEY",
+    )
+)
