@@ -45,8 +45,7 @@ def validate(
         body = {
             "ok": passed,
             "files": [
-                {"file": r.file, "ok": r.passes(strict), "problems": [p.to_dict() for p in r.problems]}
-                for r in reports
+                {"file": r.file, "ok": r.passes(strict), "problems": [p.to_dict() for p in r.problems]} for r in reports
             ],
         }
         sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")

@@ -30,8 +30,7 @@ MAX_ALIAS_EXPANSION = 10_000
 PathKey = tuple[str | int, ...]
 
 _STANDARD_TAGS = {
-    "tag:yaml.org,2002:" + name
-    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
 }
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -174,6 +173,8 @@ class _Builder:
         self._active.add(node_id)
         try:
             if kind == "sequence":
+                if not self._check_tag(node, path):
+                    return []
                 return [self.build(item, (*path, i), via_alias=via_alias) for i, item in enumerate(node.value)]
             return self._mapping(node, path, via_alias)
         finally:
@@ -250,14 +251,15 @@ class _Builder:
         return result
 
 
-def _yaml_error_problem(exc: Any, file: str | None, code: str = "E-YAML-SYNTAX") -> Problem:
+def _yaml_error_problem(exc: Any, file: str | None, text: str, code: str = "E-YAML-SYNTAX") -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {what}" + (f" ({context})" if context else "") + "."
     hint = "Check the indentation and quoting on this line and the one above."
-    if "'\\t'" in what or "tab" in what:
+    source_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    if "\t" in source_line[: max(column, 1)] or "'\\t'" in what:
         hint = "YAML indents with spaces, never tabs: replace the tabs with spaces."
     elif "mapping values are not allowed" in what:
         hint = "A value containing ': ' must be quoted, or the indentation is off."
@@ -305,8 +307,8 @@ def load_text(text: str, file: str | None = None) -> LoadedDocument:
     try:
         root = yaml.compose(yaml_text, Loader=loader_class)
     except yaml.composer.ComposerError as exc:
-        code = "E-YAML-MULTI-DOC" if "single document" in str(exc.problem) else "E-YAML-SYNTAX"
-        problem = _yaml_error_problem(exc, file, code)
+        code = "E-YAML-MULTI-DOC" if "single document" in str(exc) else "E-YAML-SYNTAX"
+        problem = _yaml_error_problem(exc, file, text, code)
         if code == "E-YAML-MULTI-DOC":
             problem = _problem(
                 code,
@@ -318,9 +320,11 @@ def load_text(text: str, file: str | None = None) -> LoadedDocument:
             )
         return LoadedDocument(None, empty, file, [problem])
     except yaml.YAMLError as exc:
-        return LoadedDocument(None, empty, file, [_yaml_error_problem(exc, file)])
+        return LoadedDocument(None, empty, file, [_yaml_error_problem(exc, file, text)])
     if root is None:
-        problem = _problem("E-FILE-EMPTY", "the file holds no workflow.", "Start from a template or an example.", file, 1, 1)
+        problem = _problem(
+            "E-FILE-EMPTY", "the file holds no workflow.", "Start from a template or an example.", file, 1, 1
+        )
         return LoadedDocument(None, empty, file, [problem])
     builder = _Builder(file)
     try:

@@ -105,7 +105,9 @@ class LLMSettings(_Model):
         default=None,
         description="Model name for the provider (default `gemini-2.5-flash`; for `local`, a .gguf path may be given).",
     )
-    temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temperature, 0 to 2 (default 0.7).")
+    temperature: float | None = Field(
+        default=None, ge=0, le=2, description="Sampling temperature, 0 to 2 (default 0.7)."
+    )
     max_tokens: int | None = Field(default=None, gt=0, description="Upper bound on tokens the model may generate.")
     api_base: str | None = Field(default=None, description="Endpoint override (proxy, self-hosted server, test stub).")
 
@@ -125,7 +127,7 @@ class Node(_Model):
     description: str | None = Field(default=None, description="What the node does.")
     inputs: dict[str, Any] | None = Field(
         default=None,
-        description="Local names for the prompt: name -> a template such as \"{state.topic}\" or a literal value.",
+        description='Local names for the prompt: name -> a template such as "{state.topic}" or a literal value.',
     )
     prompt: str = Field(
         description="Prompt template: {state.field}, {state.field.sub}, {input_name}; '{{' and '}}' are literal braces."
@@ -174,7 +176,8 @@ class MLflowSettings(_Model):
 
     enabled: bool = Field(default=False, description="Record every run in MLflow.")
     tracking_uri: str | None = Field(
-        default=None, description="MLflow store: default `sqlite:///mlflow.db` in the workspace; file: and http(s): work."
+        default=None,
+        description="MLflow store: default `sqlite:///mlflow.db` in the workspace; file: and http(s): work.",
     )
     experiment_name: str = Field(default="configurable_agents", description="MLflow experiment that receives runs.")
     run_name: str | None = Field(
@@ -234,7 +237,7 @@ class OptimizationConfig(_Model):
 class Workflow(_Model):
     """A Configurable Agents workflow file."""
 
-    schema_version: Literal["1.0"] = Field(description="Version of this file format; \"1.0\".")
+    schema_version: Literal["1.0"] = Field(description='Version of this file format; "1.0".')
     flow: FlowInfo = Field(description="Name and description of the workflow.")
     state: StateConfig = Field(description="The typed state shared by all nodes.")
     nodes: Annotated[list[Node], Field(min_length=1)] = Field(description="The steps of the workflow.")

@@ -85,7 +85,7 @@ def validate_text(text: str, file: str | None = None) -> ValidationReport:
             severity_of("E-SHAPE-NOT-MAPPING"),
             "the file must be a mapping of keys (schema_version, flow, state, nodes, edges), "
             f"not a {type(document.data).__name__}.",
-            "Start from an example: `schema_version: \"1.0\"` on the first line, then `flow:` and so on.",
+            'Start from an example: `schema_version: "1.0"` on the first line, then `flow:` and so on.',
             "",
             file,
             1,
@@ -131,15 +131,10 @@ def validate_workflow(source: str | os.PathLike[str] | dict[str, Any], *, file: 
 
 
 def _looks_like_path(source: Any) -> bool:
-    return (
-        isinstance(source, str)
-        and "\n" not in source
-        and source.strip().lower().endswith(WORKFLOW_EXTENSIONS)
-    )
+    return isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(WORKFLOW_EXTENSIONS)
 
 
 def _ordered(problems: list[Problem]) -> list[Problem]:
     """Source order, each problem once (the same finding may come from two rules)."""
     unique = {(p.code, p.line, p.column, p.message): p for p in problems}
     return sorted(unique.values(), key=lambda p: (p.line, p.column, p.severity != "error", p.code))
-

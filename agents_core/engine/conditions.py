@@ -299,6 +299,4 @@ def _value(node: Node, state: Mapping[str, Any]) -> Any:
         return left != right
     if (_is_number(left) and _is_number(right)) or (isinstance(left, str) and isinstance(right, str)):
         return _ORDER[node.op](left, right)
-    raise ConditionEvalError(
-        f"cannot compare {left!r} {node.op} {right!r}: ordering needs two numbers or two strings."
-    )
+    raise ConditionEvalError(f"cannot compare {left!r} {node.op} {right!r}: ordering needs two numbers or two strings.")

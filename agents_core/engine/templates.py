@@ -71,9 +71,7 @@ def parse_template(text: str) -> ParsedTemplate:
             literal.append("}")
             i += 2
         elif char == "}":
-            issues.append(
-                TemplateIssue("a single '}' has no matching '{'.", "Write '}}' for a literal brace.", i, 1)
-            )
+            issues.append(TemplateIssue("a single '}' has no matching '{'.", "Write '}}' for a literal brace.", i, 1))
             literal.append("}")
             i += 1
         elif char == "{":
@@ -122,7 +120,9 @@ def _placeholder(inner: str, whole: str, offset: int) -> Placeholder | TemplateI
     elif stripped != inner and (_STATE_REF.fullmatch(stripped) or _LOCAL_REF.fullmatch(stripped)):
         hint = f"Remove the spaces: {{{stripped}}}."
     else:
-        hint = "Placeholders are {state.field}, {state.field.sub} or {input_name}; write '{{' and '}}' for literal braces."
+        hint = (
+            "Placeholders are {state.field}, {state.field.sub} or {input_name}; write '{{' and '}}' for literal braces."
+        )
     return TemplateIssue(f"{whole} is not a valid placeholder.", hint, offset, len(whole))
 
 

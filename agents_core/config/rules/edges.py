@@ -137,7 +137,9 @@ def _claim_block(ctx: Context, graph: _Graph, source: str, path: PathKey) -> Non
     if source in graph.blocks:
         first = graph.blocks[source]
         code = "E-GRAPH-ENTRY" if source == START else "E-GRAPH-MULTI-OUT"
-        what = "START has more than one entry edge" if source == START else f"node {source!r} has a second outgoing edge"
+        what = (
+            "START has more than one entry edge" if source == START else f"node {source!r} has a second outgoing edge"
+        )
         ctx.add(
             code,
             (*path, "from"),
@@ -364,10 +366,9 @@ def _check_plain_cycles(ctx: Context, graph: _Graph) -> None:
                 ctx.add(
                     "E-GRAPH-CYCLE",
                     path,
-                    f"the plain edges {' -> '.join(loop + [target])} form a loop that can never stop.",
+                    f"the plain edges {' -> '.join([*loop, target])} form a loop that can never stop.",
                     "Loop back through a conditional route (with a `default` that leaves the loop).",
                 )
             elif state == 0:
                 color[target] = 1
                 stack.append((target, 0))
-

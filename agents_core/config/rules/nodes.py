@@ -93,11 +93,13 @@ def check_template(ctx: Context, path: PathKey, text: str, local_names: set[str]
         else:
             suggestion = did_you_mean(name, local_names)
             message = f"{placeholder.text} is not an input of this node.{suggestion} {known(local_names, 'Inputs')}"
-            hint = f"Declare it under `inputs` ({name}: \"{{state.field}}\"), or refer to a state field."
+            hint = f'Declare it under `inputs` ({name}: "{{state.field}}"), or refer to a state field.'
         ctx.add_in_text("E-REF-LOCAL", path, text, placeholder.offset, len(placeholder.text), message, hint)
 
 
-def check_state_path(ctx: Context, path: PathKey, text: str, offset: int, shown: str, ref: tuple[str, ...]) -> TypeRef | None:
+def check_state_path(
+    ctx: Context, path: PathKey, text: str, offset: int, shown: str, ref: tuple[str, ...]
+) -> TypeRef | None:
     """Check ``{state.a.b}`` against the declared fields; returns the referenced type."""
     field = ref[0]
     ctx.reads.setdefault(field, path)
@@ -234,7 +236,9 @@ def _check_object_output(
                 "Give each output field a unique name.",
             )
             continue
-        field_type = parse_type_at(ctx, (*field_path, "type"), field["type"]) if isinstance(field.get("type"), str) else None
+        field_type = (
+            parse_type_at(ctx, (*field_path, "type"), field["type"]) if isinstance(field.get("type"), str) else None
+        )
         declared[name] = (position, field_type)
     for position, name in enumerate(outputs):
         if name not in declared:
