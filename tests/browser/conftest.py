@@ -106,14 +106,33 @@ def _running_in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() == "true"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _require_chromium() -> None:
-    """Skip (locally) or fail (``CI=true``) every browser test when chromium is missing."""
+def _skip_or_fail_without_chromium() -> None:
     if Path(CHROMIUM_PATH).exists():
         return
     if _running_in_ci():
         pytest.fail(CHROMIUM_MISSING, pytrace=False)
     pytest.skip(CHROMIUM_MISSING)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _require_chromium() -> None:
+    """Skip (locally) or fail (``CI=true``) every browser test when chromium is missing."""
+    _skip_or_fail_without_chromium()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Report every "chromium is missing" skip at one place, so ``-ra`` folds them into one line."""
+    report = yield
+    longrepr = report.longrepr
+    if (
+        report.skipped
+        and isinstance(longrepr, tuple)
+        and str(longrepr[2]).endswith(CHROMIUM_MISSING)
+        and BROWSER_DIR in Path(item.path).resolve().parents
+    ):
+        report.longrepr = (__file__, _skip_or_fail_without_chromium.__code__.co_firstlineno, longrepr[2])
+    return report
 
 
 # --------------------------------------------------------------------------- the Streamlit server
@@ -174,7 +193,7 @@ def _wait_until_healthy(server: StreamlitServer, timeout: float) -> None:
                 pass
             time.sleep(0.2)
     raise RuntimeError(
-        f"streamlit did not answer 'ok' at {health} within {timeout:.0f} s.\n"
+        f"streamlit did not answer 'ok' at {health} within {timeout:g} s.\n"
         f"Last lines of its stderr:\n{server.stderr_tail()}"
     )
 
