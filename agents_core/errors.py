@@ -15,6 +15,7 @@ maps errors to exit codes, messages and HTTP statuses in one place::
     ├── DeployError                packaging / Docker    (later issues)
     │   └── DockerUnavailable
     └── WorkspaceError             a path outside the workspace, a name refused
+        └── FileExists             saving would overwrite a file (ask first)
 
 A problem is data before it is text (FastAPI's ``[{loc, msg, type}]``):
 ``Problem`` holds the code, severity, message, hint and the place; faces
@@ -125,3 +126,7 @@ class DockerUnavailable(DeployError):
 
 class WorkspaceError(AgentsError):
     """A path leads outside the workspace, or a file name is refused."""
+
+
+class FileExists(WorkspaceError):
+    """Saving would overwrite an existing file; the caller must ask before retrying with overwrite."""

@@ -1,17 +1,21 @@
 """The workspace: the one folder whose workflows the workbench shows and edits.
 
-The workbench reads and writes files only inside it (SPEC §14). The folder
-is ``--workspace``, else ``$AGENTS_WORKSPACE``, else the current directory.
+The workbench reads and writes files only inside it (SPEC §14): every read
+and write goes through :class:`Workspace`, which resolves a user-given name
+and refuses anything that would land outside the root (``..``, absolute
+paths, symlinks that lead out) or that is not a workflow file. The folder is
+``--workspace``, else ``$AGENTS_WORKSPACE``, else the current directory.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from agents_core.config.validator import WORKFLOW_EXTENSIONS, validate_file
-from agents_core.errors import WorkspaceError
+from agents_core.errors import FileExists, WorkspaceError
 
 WORKSPACE_ENV = "AGENTS_WORKSPACE"
 #: Folders never searched for workflows (environments, caches, test corpora).
@@ -90,3 +94,88 @@ def workflow_status(root: Path, path: Path) -> WorkflowStatus:
         errors=len(report.errors),
         warnings=len(report.warnings),
     )
+
+
+MAX_NAME_LENGTH = 200
+
+
+class Workspace:
+    """Reads and writes workflow files strictly inside one folder."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self.root = resolve_workspace(root)
+
+    def resolve(self, name: str) -> Path:
+        """The absolute path of ``name`` inside the workspace, or a :class:`WorkspaceError` saying why not."""
+        shown = repr(name)
+        if not isinstance(name, str) or not name.strip():
+            raise WorkspaceError("the file name is empty.", "Type a name such as my_flow.yaml.")
+        if "\x00" in name or len(name) > MAX_NAME_LENGTH:
+            raise WorkspaceError(f"the file name {shown} is not usable.", "Use a short name of letters, digits, '_', '-'.")
+        if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+            raise WorkspaceError(
+                f"{shown} is an absolute path; files are saved inside the workspace only.",
+                "Give a name relative to the workspace, e.g. flows/my_flow.yaml.",
+            )
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if ".." in parts:
+            raise WorkspaceError(
+                f"{shown} leads outside the workspace ('..' is not allowed).",
+                "Give a name inside the workspace, e.g. my_flow.yaml.",
+            )
+        if any(part.startswith(".") for part in parts):
+            raise WorkspaceError(f"{shown} names a hidden file or folder.", "Use a name that does not start with '.'.")
+        if PurePosixPath(parts[-1]).suffix.lower() not in WORKFLOW_EXTENSIONS:
+            raise WorkspaceError(
+                f"{shown} is not a workflow file name.",
+                f"End the name with {', '.join(WORKFLOW_EXTENSIONS)}.",
+            )
+        path = (self.root / Path(*parts)).resolve()
+        if not path.is_relative_to(self.root):
+            raise WorkspaceError(
+                f"{shown} leads outside the workspace (through a symbolic link).",
+                "Save the file somewhere inside the workspace folder.",
+            )
+        return path
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def read_text(self, name: str) -> str:
+        path = self.resolve(name)
+        if not path.is_file():
+            raise WorkspaceError(f"{name!r} does not exist in the workspace.", "Pick a file from the list.")
+        from agents_core.config.loader import read_source
+        from agents_core.errors import ParseError
+
+        try:
+            return read_source(path)
+        except ParseError as exc:
+            raise WorkspaceError(exc.message, exc.hint) from None
+
+    def exists(self, name: str) -> bool:
+        return self.resolve(name).exists()
+
+    def write_text(self, name: str, text: str, *, overwrite: bool = False) -> Path:
+        """Write atomically (temp file + rename); an existing file is replaced only with ``overwrite``."""
+        path = self.resolve(name)
+        if path.exists() and not overwrite:
+            raise FileExists(
+                f"{name!r} already exists in the workspace.",
+                "Confirm to overwrite it, or choose another name.",
+            )
+        if path.exists() and not path.is_file():
+            raise WorkspaceError(f"{name!r} is a folder, not a file.", "Choose another name.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+                stream.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+    def workflows(self) -> list[str]:
+        return [self.relative(path) for path in list_workflows(self.root)]

@@ -7,15 +7,17 @@ never a Playwright download.
 Fixtures
 --------
 ``streamlit_app(workspace=None, *, timeout=60.0, env=None) -> StreamlitServer``
-    Factory. Starts ``python -m streamlit run app.py -- --workspace <dir>`` from
-    the repository root on a free port of 127.0.0.1 and waits (up to
-    ``timeout`` seconds) until ``/_stcore/health`` answers ``ok``. Returns a
+    Factory. Starts ``python -m streamlit run app.py -- --workspace <dir>``
+    (with the interpreter running pytest) from the repository root on a free
+    port of 127.0.0.1 and waits (up to ``timeout`` seconds) until
+    ``/_stcore/health`` answers ``ok``. Returns a
     ``StreamlitServer`` with ``.url`` (``http://127.0.0.1:<port>``),
     ``.workspace`` (a ``Path``) and ``.port``. Without ``workspace`` the
     server uses a fresh copy of the repository's ``examples/`` folder at
     ``tmp_path / "examples"``, so tests never write into the repository.
     ``env`` adds or overrides environment variables of the server process.
-    A server that does not come up raises with the tail of its stderr. Every
+    A server that does not come up raises ``RuntimeError`` with the tail of its
+    stderr (the full logs are in a ``streamlit-logs`` temp folder). Every
     server started by the factory is stopped (terminate, then kill) at teardown.
 
 ``browser`` (session)
@@ -198,13 +200,12 @@ def _wait_until_healthy(server: StreamlitServer, timeout: float) -> None:
     )
 
 
-def _start_server(workspace: Path, logs: Path, timeout: float, env: dict[str, str] | None) -> StreamlitServer:
+def _launch(workspace: Path, logs: Path, env: dict[str, str] | None) -> StreamlitServer:
     port = free_port()
-    logs.mkdir(parents=True, exist_ok=True)
     stdout_path = logs / f"streamlit-{port}.out"
     stderr_path = logs / f"streamlit-{port}.err"
     command = [
-        sys.executable,
+        sys.executable,  # the interpreter running pytest: .venv/bin/python under .venv/bin/pytest
         "-m",
         "streamlit",
         "run",
@@ -230,7 +231,7 @@ def _start_server(workspace: Path, logs: Path, timeout: float, env: dict[str, st
     }
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=server_env, stdout=out, stderr=err)
-    server = StreamlitServer(
+    return StreamlitServer(
         url=f"http://127.0.0.1:{port}",
         workspace=workspace,
         port=port,
@@ -238,18 +239,32 @@ def _start_server(workspace: Path, logs: Path, timeout: float, env: dict[str, st
         stdout_path=stdout_path,
         stderr_path=stderr_path,
     )
-    try:
-        _wait_until_healthy(server, timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+
+
+def _start_server(workspace: Path, logs: Path, timeout: float, env: dict[str, str] | None) -> StreamlitServer:
+    """Start a server and wait for it; a port taken between ``free_port()`` and the bind is retried."""
+    logs.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):
+        server = _launch(workspace, logs, env)
+        try:
+            _wait_until_healthy(server, timeout)
+        except RuntimeError:
+            server.stop()
+            if attempt < 2 and server.process.returncode not in (None, 0) and "already in use" in server.stderr_tail():
+                continue
+            raise
+        except BaseException:
+            server.stop()
+            raise
+        return server
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
-def streamlit_app(tmp_path: Path) -> Iterator[Callable[..., StreamlitServer]]:
+def streamlit_app(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., StreamlitServer]]:
     """Factory starting the workbench on a free port; see the module docstring."""
     servers: list[StreamlitServer] = []
+    logs = tmp_path_factory.mktemp("streamlit-logs")  # outside tmp_path, which may be the workspace
 
     def start(
         workspace: str | os.PathLike[str] | None = None,
@@ -263,7 +278,7 @@ def streamlit_app(tmp_path: Path) -> Iterator[Callable[..., StreamlitServer]]:
                 shutil.copytree(EXAMPLES_DIR, folder)
         else:
             folder = Path(workspace)
-        server = _start_server(folder.resolve(), tmp_path / "_streamlit_logs", timeout, env)
+        server = _start_server(folder.resolve(), logs, timeout, env)
         servers.append(server)
         return server
 
