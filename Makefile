@@ -44,7 +44,7 @@ chromium:
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "Installing Debian's chromium for the browser tests (apt-get)..."; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null \
 			|| echo "chromium could not be installed; the browser tests will skip."; \
 		else \
 			echo "chromium is missing; browser tests will skip (install it: sudo apt-get install chromium)."; \

@@ -111,7 +111,9 @@ class Workspace:
         if not isinstance(name, str) or not name.strip():
             raise WorkspaceError("the file name is empty.", "Type a name such as my_flow.yaml.")
         if "\x00" in name or len(name) > MAX_NAME_LENGTH:
-            raise WorkspaceError(f"the file name {shown} is not usable.", "Use a short name of letters, digits, '_', '-'.")
+            raise WorkspaceError(
+                f"the file name {shown} is not usable.", "Use a short name of letters, digits, '_', '-'."
+            )
         if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
             raise WorkspaceError(
                 f"{shown} is an absolute path; files are saved inside the workspace only.",

@@ -76,7 +76,7 @@ def test_home_lists_every_workflow_with_its_status(tmp_path: Path, monkeypatch: 
     assert len(table) == 2 + len(expected)
     for status in expected:
         cells = _row(table, status.name)
-        assert cells[1] == f"`{status.path}`"
+        assert cells[1] == status.path
         assert cells[2].split(" ", 1)[1] == status.label
     assert _row(table, "calculator_agent")[2] == "✅ ok"
     assert _row(table, "broken_flow")[2].startswith("❌ ")

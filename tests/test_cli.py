@@ -159,3 +159,12 @@ def test_help_and_validate_never_import_heavy_libraries(argv):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     loaded = result.stdout.rsplit("LOADED=", 1)[1].strip().split(",")
     assert [name for name in loaded if name.startswith(HEAVY)] == []
+
+
+def test_output_is_coloured_on_a_terminal(broken):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "GOOGLE_API_KEY")}
+    env["FORCE_COLOR"] = "1"
+    result = subprocess.run([SCRIPT, "validate", str(broken)], capture_output=True, text=True, env=env, timeout=60)
+    assert "\x1b[" in result.stdout
+    plain = run_cli("validate", str(broken))
+    assert "\x1b[" not in plain.stdout

@@ -1,0 +1,41 @@
+"""Pieces every workbench page shares (the only module here that imports Streamlit)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import streamlit as st
+
+from agents_core.errors import WorkspaceError
+from agents_core.workspace import Workspace
+
+
+def workspace_argument(argv: list[str] | None = None) -> str | None:
+    """``--workspace DIR`` from the arguments after ``streamlit run app.py --``."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--workspace", default=None)
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return known.workspace
+
+
+def current_workspace() -> Workspace:
+    """The workspace of this app, or an error on the page (and the page stops)."""
+    try:
+        return Workspace(workspace_argument())
+    except WorkspaceError as exc:
+        st.error(f"{exc.message} {exc.hint}")
+        st.stop()
+        raise  # unreachable: st.stop() ends the script run
+
+
+def markdown_escape(text: str) -> str:
+    """Text shown literally inside Markdown (names, messages, paths).
+
+    ``_`` stays as it is: inside words it is no emphasis in CommonMark, and
+    identifiers such as ``article_writer`` stay greppable in the page source.
+    ``$`` is escaped because Streamlit renders ``$...$`` as LaTeX.
+    """
+    for char in "\\`*[]<>|$":
+        text = text.replace(char, "\\" + char)
+    return text.replace("\n", " ")
