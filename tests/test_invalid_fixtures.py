@@ -38,81 +38,10 @@ EXEMPT_FROM_CORPUS = {"E-FILE-READ", "E-FILE-TOO-LARGE"}
 API_KEY_VARIABLES = ("GOOGLE_API_KEY", "OPENAI_API_KEY")
 
 #: Fixtures whose declared problems (codes, lines, columns) the validator gets wrong.
-KNOWN_BUGS: dict[str, str] = {
-    # -- loader: positions and crashes
-    "billion_laughs.yaml": (
-        "validator bug: E-YAML-ALIAS-LIMIT is placed at 10:71 (a 'lol' scalar of the anchored l1 list, a line "
-        "without any alias) instead of line 14, where the aliases of l5 cross the 10,000-value limit"
-    ),
-    "unclosed_quote.yaml": (
-        "validator bug: E-YAML-SYNTAX is placed at 26:1, past the last line of the 25-line file (libyaml's "
-        "problem mark), instead of line 14 where the unclosed quote opens (the error's context mark)"
-    ),
-    "top_level_list.yaml": (
-        "validator bug: E-SHAPE-NOT-MAPPING is placed at 1:1 (a comment line) instead of 3:1, where the "
-        "top-level list starts"
-    ),
-    "self_referencing_merge_key.yaml": (
-        "validator bug: RecursionError (a crash) instead of E-YAML-ALIAS-LIMIT; merge-key sources are built by "
-        "_Builder._mapping directly, bypassing build()'s self-reference and alias-budget checks"
-    ),
-    "merge_key_after_override.yaml": (
-        "validator bug: E-SHAPE-VALUE for nodes[1].llm.temperature (2.5, line 23) is placed at 17:20, the "
-        "anchored temperature 0.2 of nodes[0]: a merge key after an explicit key overwrites that key's span"
-    ),
-    # -- graph rules report consequences of an edge they already reported, or of a part that is malformed
-    "edge_from_end.yaml": (
-        "validator bug: the rejected edge from END is still added to the graph, giving an extra "
-        "E-GRAPH-CYCLE@17:21 'summarize -> END -> summarize'"
-    ),
-    "edge_with_to_and_routes.yaml": (
-        "validator bug: besides E-EDGE-SHAPE, the skipped edge yields E-GRAPH-DEAD-END@19:9 ('review' has no "
-        "outgoing edge; it has one), E-GRAPH-NO-END@15:9 (write) and E-GRAPH-UNREACHABLE@27:9 (publish)"
-    ),
-    "misspelled_to_in_edge.yaml": (
-        "validator bug: besides the unknown key and E-EDGE-SHAPE, an extra E-GRAPH-ENTRY@16:1 says no edge "
-        "leaves START, though edges[0] does"
-    ),
-    "unknown_edge_target.yaml": (
-        "validator bug: an edge to the misspelled 'writer' also yields E-GRAPH-UNREACHABLE@17:9 for 'write' "
-        "(broken edges get the benefit of the doubt only for reaching END)"
-    ),
-    "unknown_edge_source.yaml": (
-        "validator bug: an edge from the misspelled 'reseach' also yields E-GRAPH-DEAD-END@14:9 (research) and "
-        "E-GRAPH-UNREACHABLE@17:9 (write)"
-    ),
-    "route_condition_as_plain_string.yaml": (
-        "validator bug: besides E-SHAPE-TYPE for each string condition, an extra E-ROUTE-NO-DEFAULT@30:5, "
-        "though the last route is `condition: default`"
-    ),
-    "missing_edges_and_flow_name.yaml": (
-        "validator bug: a missing `edges` key also yields E-GRAPH-ENTRY@5:1 and E-GRAPH-DEAD-END@13:9 for every node"
-    ),
-    "edges_as_arrow_strings.yaml": (
-        "validator bug: edges that are not mappings also yield E-GRAPH-ENTRY@21:1 and E-GRAPH-DEAD-END for "
-        "every node (14:9, 17:9)"
-    ),
-    "misspelled_top_level_nodes_key.yaml": (
-        "validator bug: with `nodes` missing, every edge endpoint is also reported, four times "
-        "E-EDGE-UNKNOWN-NODE \"'research' is not a node. Nodes: none.\" (22:23, 23:12, 23:26, 24:12)"
-    ),
-    "state_fields_as_list.yaml": (
-        "validator bug: with state.fields malformed, references are still checked against no fields: extra "
-        "E-REF-STATE@15:25 and E-OUTPUT-UNKNOWN-FIELD@16:15 ('Known fields: none.')"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 #: Fixtures whose declared ``message:`` / ``hint:`` texts the validator does not produce.
-KNOWN_MESSAGE_BUGS: dict[str, str] = {
-    "lowercase_end.yaml": (
-        "validator bug: `to: end` gives \"'end' is not a node. Nodes: summarize.\"; the message never "
-        "mentions END (the suggestion is case-sensitive and START/END are not listed)"
-    ),
-    "unquoted_placeholder_prompt.yaml": (
-        "validator bug: `prompt: {state.text}` gives 'nodes[0].prompt must be a string, not a mapping' with "
-        "the field description as hint; nothing says to quote the value"
-    ),
-}
+KNOWN_MESSAGE_BUGS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

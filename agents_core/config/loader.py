@@ -124,9 +124,9 @@ class LoadedDocument:
 
 
 class _AliasLimit(Exception):
-    def __init__(self, node: Any, message: str) -> None:
+    def __init__(self, place: tuple[int, int], message: str) -> None:
         super().__init__(message)
-        self.node = node
+        self.place = place
         self.message = message
 
 
@@ -147,18 +147,38 @@ class _Builder:
         self._seen: set[int] = set()
         self._active: set[int] = set()
         self._alias_budget = MAX_ALIAS_EXPANSION
+        self._alias_entry: PathKey = ()
+
+    def _place(self, path: PathKey) -> tuple[int, int]:
+        """Where an alias is used: the key that holds it, or the list it is an item of.
+
+        (An item's own span is that of the anchored node, elsewhere in the file.)
+        """
+        use_value = bool(path) and isinstance(path[-1], int)
+        if use_value:
+            path = path[:-1]
+        while path and path not in self.spans:
+            path = path[:-1]
+        span = self.spans.get(path)
+        if span is None:
+            return 1, 1
+        return (span.line, span.column) if use_value else (span.key_line, span.key_column)
 
     def build(self, node: Any, path: PathKey, key_node: Any = None, via_alias: bool = False) -> Any:
         node_id = id(node)
         if node_id in self._active:
-            raise _AliasLimit(node, "an alias refers to the mapping or list that contains it")
-        if node_id in self._seen:
+            place = (key_node.start_mark.line + 1, key_node.start_mark.column + 1) if key_node else self._place(path)
+            raise _AliasLimit(place, "an alias refers to the mapping or list that contains it")
+        if node_id in self._seen and not via_alias:
             via_alias = True
+            self._alias_entry = path  # where the expansion being counted started
         self._seen.add(node_id)
         if via_alias:
             self._alias_budget -= 1
             if self._alias_budget < 0:
-                raise _AliasLimit(node, f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values")
+                raise _AliasLimit(
+                    self._place(self._alias_entry), f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values"
+                )
         key_mark = (key_node or node).start_mark
         self.spans[path] = Span(
             node.start_mark.line + 1,
@@ -212,9 +232,12 @@ class _Builder:
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 sources = value_node.value if value_node.id == "sequence" else [value_node]
-                for source in sources:
+                for number, source in enumerate(sources):
                     if source.id == "mapping":
-                        merged.update({k: v for k, v in self._mapping(source, path, True).items() if k not in merged})
+                        # Built under a scratch path (with the alias checks of build()), so the
+                        # positions of keys written explicitly in this mapping are never replaced.
+                        built = self.build(source, (*path, f"<<{number}"), key_node=key_node, via_alias=True)
+                        merged.update({k: v for k, v in built.items() if k not in merged})
                 continue
             if key_node.id != "scalar":
                 self.problems.append(
@@ -254,10 +277,19 @@ class _Builder:
 
 
 def _yaml_error_problem(exc: Any, file: str | None, text: str, code: str = "E-YAML-SYNTAX") -> Problem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     what = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
+    context = getattr(exc, "context", None) or ""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    line_count = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
+    if context_mark is not None and (
+        context.startswith(("while scanning a quoted scalar", "while scanning a block scalar"))
+        or (mark is not None and mark.line + 1 > line_count)
+    ):
+        mark = context_mark  # where the unclosed thing opened, not the end of the file
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    if line > line_count:
+        line, column = line_count, 1
     message = f"YAML syntax error: {what}" + (f" ({context})" if context else "") + "."
     hint = "Check the indentation and quoting on this line and the one above."
     source_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
@@ -350,14 +382,12 @@ def _load_text(text: str, file: str | None) -> LoadedDocument:
     try:
         data = builder.build(root, ())
     except _AliasLimit as exc:
-        mark = exc.node.start_mark
         problem = _problem(
             "E-YAML-ALIAS-LIMIT",
             f"{exc.message}; the file was not loaded.",
             "Expand the anchors by hand or use fewer aliases.",
             file,
-            mark.line + 1,
-            mark.column + 1,
+            *exc.place,
         )
         return LoadedDocument(None, empty, file, [problem])
     return LoadedDocument(data, SourceMap(text, builder.spans), file, builder.problems)

@@ -88,8 +88,7 @@ def validate_text(text: str, file: str | None = None) -> ValidationReport:
             'Start from an example: `schema_version: "1.0"` on the first line, then `flow:` and so on.',
             "",
             file,
-            1,
-            1,
+            *document.source.value_position(()),
         )
         report.problems = [*document.problems, problem]
         return report

@@ -20,8 +20,9 @@ from agents_core.errors import Problem
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """`` Did you mean 'x'?`` for the closest candidate, or an empty string."""
-    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
-    return f" Did you mean {close[0]!r}?" if close else ""
+    by_lower = {candidate.lower(): candidate for candidate in candidates}
+    close = difflib.get_close_matches(str(name).lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" Did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def known(names: Iterable[str], label: str = "Known") -> str:
@@ -83,6 +84,17 @@ class Context:
             for index, edge in enumerate(items):
                 if isinstance(edge, dict):
                     yield index, edge
+
+    @property
+    def state_readable(self) -> bool:
+        """Whether state.fields could be read; if not, references to state cannot be judged."""
+        state = self.data.get("state")
+        return isinstance(state, dict) and isinstance(state.get("fields"), dict)
+
+    @property
+    def nodes_readable(self) -> bool:
+        """Whether `nodes` is a list; if not, edge endpoints cannot be judged."""
+        return isinstance(self.data.get("nodes"), list)
 
     def state_fields(self) -> dict[str, Any]:
         state = self.data.get("state")

@@ -39,8 +39,9 @@ class _Graph:
     plain: dict[str, list[tuple[str, PathKey]]] = field(default_factory=dict)
     blocks: dict[str, PathKey] = field(default_factory=dict)
     branch_of: dict[str, PathKey] = field(default_factory=dict)
-    #: Nodes with an edge whose target is invalid: graph checks give them the benefit of the doubt.
-    broken: set[str] = field(default_factory=set)
+    #: Some edge could not be read (bad shape, unknown endpoint): then "unreachable",
+    #: "dead end" and "no way to END" cannot be judged, and are not reported.
+    incomplete: bool = False
 
     def link(self, source: str, target: str, path: PathKey, conditional: bool) -> None:
         self.successors.setdefault(source, set()).add(target)
@@ -49,16 +50,22 @@ class _Graph:
 
 
 def check_edges(ctx: Context) -> None:
+    if not ctx.nodes_readable or not isinstance(ctx.data.get("edges"), list):
+        return  # the shape check reported it; endpoints cannot be judged without nodes
     graph = _Graph()
+    graph.incomplete = any(not isinstance(edge, dict) for edge in ctx.data["edges"])
     for index, edge in ctx.edges():
         path: PathKey = ("edges", index)
         source = edge.get("from")
         if not isinstance(source, str):
+            graph.incomplete = True
             continue
         source_ok = _check_source(ctx, path, source)
+        graph.incomplete |= not source_ok
         kinds = [k for k in ("to", "routes", "parallel") if edge.get(k) is not None]
         if len(kinds) != 1:
             _report_shape(ctx, path, kinds)
+            graph.incomplete = True
             continue
         if "join" in edge and kinds != ["parallel"]:
             ctx.add(
@@ -70,17 +77,21 @@ def check_edges(ctx: Context) -> None:
             )
         if source_ok:
             _claim_block(ctx, graph, source, path)
+        links: list[tuple[str, str, PathKey, bool]] = []
         kind = kinds[0]
         if kind == "to":
             target = edge["to"]
             if isinstance(target, str) and _check_target(ctx, (*path, "to"), target):
-                graph.link(source, target, (*path, "to"), conditional=False)
+                links.append((source, target, (*path, "to"), False))
             else:
-                graph.broken.add(source)
+                graph.incomplete = True
         elif kind == "routes":
-            _check_routes(ctx, graph, path, source, edge["routes"])
+            _check_routes(ctx, graph, links, path, source, edge["routes"])
         else:
-            _check_parallel(ctx, graph, path, source, edge)
+            _check_parallel(ctx, graph, links, path, source, edge)
+        if source_ok:
+            for link in links:
+                graph.link(*link)
     _check_graph(ctx, graph)
 
 
@@ -150,17 +161,22 @@ def _claim_block(ctx: Context, graph: _Graph, source: str, path: PathKey) -> Non
     graph.blocks[source] = path
 
 
-def _check_routes(ctx: Context, graph: _Graph, path: PathKey, source: str, routes: Any) -> None:
+def _check_routes(ctx: Context, graph: _Graph, links: list[Any], path: PathKey, source: str, routes: Any) -> None:
     if not isinstance(routes, list):
+        graph.incomplete = True
         return
     default_seen = False
+    unreadable = False
     for position, route in enumerate(routes):
         route_path = (*path, "routes", position)
         if not isinstance(route, dict):
+            unreadable = graph.incomplete = True
             continue
         condition = route.get("condition")
         logic = condition.get("logic") if isinstance(condition, dict) else None
-        if isinstance(logic, str):
+        if not isinstance(logic, str):
+            unreadable = True  # reported by the shape check; whether it is `default` is unknown
+        else:
             logic_path = (*route_path, "condition", "logic")
             is_default = _check_condition(ctx, logic_path, logic)
             if is_default:
@@ -174,10 +190,10 @@ def _check_routes(ctx: Context, graph: _Graph, path: PathKey, source: str, route
                 default_seen = True
         target = route.get("to")
         if isinstance(target, str) and _check_target(ctx, (*route_path, "to"), target):
-            graph.link(source, target, (*route_path, "to"), conditional=True)
+            links.append((source, target, (*route_path, "to"), True))
         else:
-            graph.broken.add(source)
-    if routes and not default_seen:
+            graph.incomplete = True
+    if routes and not default_seen and not unreadable:
         ctx.add(
             "E-ROUTE-NO-DEFAULT",
             (*path, "routes"),
@@ -232,9 +248,13 @@ def _check_comparison(ctx: Context, path: PathKey, logic: str, node: Compare, ty
             )
 
 
-def _check_parallel(ctx: Context, graph: _Graph, path: PathKey, source: str, edge: dict[str, Any]) -> None:
+def _check_parallel(
+    ctx: Context, graph: _Graph, links: list[Any], path: PathKey, source: str, edge: dict[str, Any]
+) -> None:
     branches = [b for b in edge["parallel"] if isinstance(b, str)] if isinstance(edge["parallel"], list) else []
     join = edge.get("join")
+    if len(branches) != len(edge["parallel"]) if isinstance(edge["parallel"], list) else True:
+        graph.incomplete = True
     if len(branches) < 2:
         ctx.add(
             "E-EDGE-SHAPE",
@@ -250,18 +270,17 @@ def _check_parallel(ctx: Context, graph: _Graph, path: PathKey, source: str, edg
             "Add `join: <node id>`.",
         )
     join_ok = isinstance(join, str) and _check_target(ctx, (*path, "join"), join, allow_end=False)
-    if not join_ok:
-        graph.broken.update(branches)
+    graph.incomplete |= not join_ok
     writes: dict[str, str] = {}
     for position, branch in enumerate(branches):
         branch_path = (*path, "parallel", position)
         if not _check_target(ctx, branch_path, branch, allow_end=False):
-            graph.broken.add(source)
+            graph.incomplete = True
             continue
-        graph.link(source, branch, branch_path, conditional=False)
+        links.append((source, branch, branch_path, False))
         graph.branch_of[branch] = branch_path
         if join_ok:
-            graph.link(branch, str(join), (*path, "join"), conditional=False)
+            links.append((branch, str(join), (*path, "join"), False))
         for written in _outputs_of(ctx, branch):
             if written in writes and writes[written] != branch:
                 ctx.add(
@@ -282,7 +301,7 @@ def _outputs_of(ctx: Context, node_id: str) -> list[str]:
 
 
 def _check_graph(ctx: Context, graph: _Graph) -> None:
-    if START not in graph.blocks:
+    if START not in graph.blocks and not graph.incomplete:
         ctx.add(
             "E-GRAPH-ENTRY",
             ("edges",),
@@ -305,8 +324,8 @@ def _check_graph(ctx: Context, graph: _Graph) -> None:
     for source, targets in graph.successors.items():
         for target in targets:
             predecessors.setdefault(target, set()).add(source)
-    reaches_end = set().union(*(_walk(n, predecessors) for n in (END, *graph.broken)))
-    for node_id, index in ctx.node_ids.items():
+    reaches_end = _walk(END, predecessors)
+    for node_id, index in ctx.node_ids.items() if not graph.incomplete else ():
         id_path = ("nodes", index, "id")
         if node_id not in reachable and START in graph.blocks:
             ctx.add(

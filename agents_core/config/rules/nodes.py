@@ -84,6 +84,8 @@ def check_template(ctx: Context, path: PathKey, text: str, local_names: set[str]
         name = placeholder.name
         if name in local_names:
             continue
+        if name in ctx.state_fields() and not in_inputs:
+            ctx.reads.setdefault(name, path)
         if in_inputs:
             message = f"{placeholder.text}: inputs can refer to state fields only."
             hint = f"Write {{state.{name}}}." if name in ctx.state_types else "Refer to {state.field}."
@@ -105,7 +107,7 @@ def check_state_path(
     ctx.reads.setdefault(field, path)
     current = ctx.state_types.get(field)
     if current is None:
-        if field in ctx.state_fields():
+        if field in ctx.state_fields() or not ctx.state_readable:
             return None  # declared, but its type is broken: reported already
         fields = list(ctx.state_fields())
         ctx.add_in_text(
@@ -145,7 +147,7 @@ def _check_outputs(ctx: Context, index: int, node: dict[str, Any]) -> None:
     outputs = [o for o in outputs if isinstance(o, str)] if isinstance(outputs, list) else []
     node_path = _node(index)
     for position, name in enumerate(outputs):
-        if name not in ctx.state_types and name not in ctx.state_fields():
+        if ctx.state_readable and name not in ctx.state_fields():
             fields = list(ctx.state_fields())
             ctx.add(
                 "E-OUTPUT-UNKNOWN-FIELD",

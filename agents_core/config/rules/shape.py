@@ -168,6 +168,11 @@ def _report(ctx: Context, error: dict[str, Any], path: PathKey, absent: bool) ->
         )
     elif kind in _TYPE_WORDS:
         hint = _describe_field(parent_model, name)
+        if kind == "string_type" and isinstance(value, dict):
+            hint = (
+                "A value that starts with '{' is read by YAML as a mapping: quote it, "
+                f'e.g. {name}: "{{state.field}} ...".'
+            )
         ctx.add(
             "E-SHAPE-TYPE",
             path,
