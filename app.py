@@ -1,4 +1,4 @@
-"""The workbench's entry point: page navigation around the pages in ``pages/``.
+"""Home page of the workbench: the workspace, its workflows with their status, provider readiness.
 
 Run with ``make run``, ``configurable-agents ui`` or
 ``streamlit run app.py -- --workspace DIR``. Pages lay out widgets only;
@@ -7,14 +7,60 @@ everything they show comes from ``agents_core``.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Configurable Agents", page_icon="🧩", layout="wide")
+from agents_core.providers_status import readiness
+from agents_core.workspace import WorkflowStatus, workflow_status
+from workbench.page import current_workspace, markdown_escape, setup_page
 
-navigation = st.navigation(
-    [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/editor.py", title="Editor", icon=":material/edit_note:", url_path="editor"),
-    ]
+KEY_VARIABLES = ("GOOGLE_API_KEY", "OPENAI_API_KEY", "SERPER_API_KEY")
+
+
+@st.cache_data(show_spinner=False, max_entries=500)
+def _status(root: str, path: str, mtime: float, keys_set: tuple[bool, ...]) -> WorkflowStatus:
+    """Validation of one file, recomputed when the file or the API-key environment changes."""
+    return workflow_status(Path(root), Path(path))
+
+
+setup_page("Home")
+st.title("Configurable Agents")
+st.caption("LLM agent workflows written in YAML: validate, run, track and deploy them.")
+
+workspace = current_workspace()
+st.markdown(f"**Workspace:** `{workspace.root}`")
+
+st.subheader("Workflows")
+paths = [workspace.root / name for name in workspace.workflows()]
+if not paths:
+    st.info("No workflow files in this workspace yet. Create one on the Editor page, from a template.")
+else:
+    keys_set = tuple(bool(os.environ.get(name)) for name in KEY_VARIABLES)
+    statuses = [_status(str(workspace.root), str(p), p.stat().st_mtime, keys_set) for p in paths]
+    rows = ["| Workflow | File | Status | Description |", "|---|---|---|---|"]
+    for s in statuses:
+        icon = "✅" if s.label == "ok" else ("❌" if s.errors else "⚠️")
+        rows.append(
+            f"| {markdown_escape(s.name)} | {markdown_escape(s.path)} | {icon} {s.label} | "
+            f"{markdown_escape(s.description)} |"
+        )
+    st.markdown("\n".join(rows))
+    invalid = sum(1 for s in statuses if s.errors)
+    st.caption(f"{len(statuses)} workflows, {invalid} with errors.")
+
+st.subheader("Providers and tools")
+table = ["| Name | Kind | Ready | Details |", "|---|---|---|---|"]
+for row in readiness():
+    table.append(f"| {row.name} | {row.kind} | {'yes' if row.ready else 'no'} | {markdown_escape(row.detail)} |")
+st.markdown("\n".join(table))
+
+st.subheader("Quick start")
+st.markdown(
+    """
+1. Open the **Editor** page, pick a workflow or start from a template; problems are marked on their lines as you type.
+2. Check a workflow from a terminal: `configurable-agents validate examples/article_writer.yaml`
+3. Get the JSON Schema for your editor: `configurable-agents schema > workflow.schema.json`
+"""
 )
-navigation.run()

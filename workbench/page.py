@@ -10,6 +10,25 @@ import streamlit as st
 from agents_core.errors import WorkspaceError
 from agents_core.workspace import Workspace
 
+#: The workbench's pages in menu order: (script path, label, icon).
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Editor.py", "Editor", ":material/edit_note:"),
+)
+
+
+def setup_page(title: str) -> None:
+    """First call of every page: page config and the sidebar menu with proper labels.
+
+    Streamlit's own page menu is switched off (``client.showSidebarNavigation``)
+    because it would label the entry page by its file name, "app".
+    """
+    st.set_page_config(page_title=f"{title} · Configurable Agents", page_icon="🧩", layout="wide")
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+
 
 def workspace_argument(argv: list[str] | None = None) -> str | None:
     """``--workspace DIR`` from the arguments after ``streamlit run app.py --``."""

@@ -18,8 +18,9 @@ from workbench.editor_state import (
     save,
     save_as,
 )
-from workbench.page import current_workspace, markdown_escape
+from workbench.page import current_workspace, markdown_escape, setup_page
 
+setup_page("Editor")
 workspace = current_workspace()
 state = editor_state(st.session_state)
 gallery = templates()
@@ -34,7 +35,7 @@ with st.sidebar:
     st.header("Workflows")
     names = workspace.workflows()
     chosen = st.selectbox("Workspace file", names, index=None, placeholder="Choose a file", key="editor_open_choice")
-    if st.button("Open", disabled=chosen is None, use_container_width=True):
+    if st.button("Open file", disabled=chosen is None, use_container_width=True):
         show(open_file(state, workspace, chosen))
     st.divider()
     titles = {t.title: t for t in gallery}
@@ -49,23 +50,28 @@ analysis = analyse(state.buffer, state.display_name)
 if analysis.dot is not None:
     state.last_dot = analysis.dot
 
-marker = " ● modified" if state.modified else ""
 st.title("Editor")
+marker = " ● modified" if state.modified else " (saved)"
 st.markdown(f"**{markdown_escape(state.display_name)}**{marker}")
 
-outcome: Outcome | None = st.session_state.pop("editor_flash", None)
-if outcome is not None:
-    text = f"{outcome.message} {outcome.hint}".strip()
-    {"ok": st.success, "error": st.error}.get(outcome.kind, st.warning)(text)
-if state.pending:
-    label = "Overwrite" if state.pending.get("action") == "save_as" else "Discard changes"
-    yes, no, _ = st.columns([1, 1, 4])
-    if yes.button(label, type="primary"):
-        show(confirm(state, workspace))
-        st.rerun()
-    if no.button("Cancel"):
-        show(cancel(state))
-        st.rerun()
+# Messages and confirmations live in containers that are always there, so the
+# editor below keeps its place in the page and is never re-created (which
+# would drop the cursor) when a message appears or goes.
+with st.container():
+    outcome: Outcome | None = st.session_state.pop("editor_flash", None)
+    if outcome is not None:
+        text = f"{outcome.message} {outcome.hint}".strip()
+        {"ok": st.success, "error": st.error}.get(outcome.kind, st.warning)(text)
+with st.container():
+    if state.pending:
+        label = "Overwrite" if state.pending.get("action") == "save_as" else "Discard changes"
+        yes, no, _ = st.columns([1, 1, 4])
+        if yes.button(label, type="primary"):
+            show(confirm(state, workspace))
+            st.rerun()
+        if no.button("Cancel"):
+            show(cancel(state))
+            st.rerun()
 
 left, right = st.columns([3, 2], gap="medium")
 with left:
@@ -77,7 +83,7 @@ with left:
         tab_size=2,
         min_lines=28,
         max_lines=40,
-        wrap=False,
+        wrap=True,
         annotations=analysis.annotations,
         auto_update=True,
         key=ace_key,
