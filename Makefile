@@ -34,9 +34,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# The same launcher as `configurable-agents ui` (workspace: $$AGENTS_WORKSPACE or here).
 run: setup
-	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
-		--server.headless true --browser.gatherUsageStats false
+	$(BIN)/configurable-agents ui --host $(HOST) --port $(PORT)
 
 # Browser tests need Debian's chromium; install it when we can (root + apt-get).
 chromium:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -86,6 +86,42 @@ def schema() -> None:
     from agents_core.config.schema import workflow_json_schema_text
 
     sys.stdout.write(workflow_json_schema_text())
+
+
+@app.command()
+def ui(
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", help="Folder of workflows (default: $AGENTS_WORKSPACE or here).")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8501,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind; keep 127.0.0.1 unless you mean it.")
+    ] = "127.0.0.1",
+) -> None:
+    """Start the workbench in the browser (the same app `make run` starts)."""
+    import subprocess
+
+    from agents_core.errors import AgentsError
+    from agents_core.launcher import LOOPBACK, workbench_command, workbench_environment
+
+    try:
+        command = workbench_command(workspace, port, host)
+    except AgentsError as exc:
+        _fail(f"{exc.message} {exc.hint}".strip())
+    if host not in LOOPBACK:
+        sys.stderr.write(f"warning: binding {host}; the workbench will be reachable from other machines.\n")
+    sys.stderr.write(f"Configurable Agents workbench on http://{host}:{port} (Ctrl+C to stop)\n")
+    try:
+        code = subprocess.call(command, env=workbench_environment())
+    except KeyboardInterrupt:
+        code = EXIT_OK
+    raise typer.Exit(code)
+
+
+def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    """Print one error line (no traceback) and exit."""
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(code)
 
 
 def main() -> None:

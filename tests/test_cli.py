@@ -168,3 +168,46 @@ def test_output_is_coloured_on_a_terminal(broken):
     assert "\x1b[" in result.stdout
     plain = run_cli("validate", str(broken))
     assert "\x1b[" not in plain.stdout
+
+
+def test_ui_starts_the_workbench_on_loopback(tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    shutil.copy(EXAMPLES_DIR / "review_loop.yaml", tmp_path / "review_loop.yaml")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [SCRIPT, "ui", "--workspace", str(tmp_path), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2, trust_env=False)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert health is not None and health.text == "ok", process.stderr.read() if process.poll() is not None else ""
+        assert "<html" in httpx.get(f"http://127.0.0.1:{port}/", timeout=5, trust_env=False).text.lower()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_ui_refuses_a_missing_workspace_and_a_bad_port(tmp_path):
+    result = run_cli("ui", "--workspace", str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert "is not a folder" in result.stderr and "Traceback" not in result.stderr
+    assert run_cli("ui", "--port", "70000").returncode == 2
