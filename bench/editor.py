@@ -46,7 +46,13 @@ CHROMIUM_ARGS = [
 def workflow_of_about(lines: int) -> str:
     """A readable block-style workflow (loops, routes, structured outputs) of about ``lines`` lines."""
     nodes = max(2, lines // 16)
-    out = ['schema_version: "1.0"', "flow:", "  name: bench_editor", "  description: Generated for the bench.", "state:"]
+    out = [
+        'schema_version: "1.0"',
+        "flow:",
+        "  name: bench_editor",
+        "  description: Generated for the bench.",
+        "state:",
+    ]
     out.append("  fields:")
     out.append("    topic: {type: str, required: true, description: The subject.}")
     for i in range(1, nodes + 1):

@@ -35,12 +35,12 @@ with st.sidebar:
     st.header("Workflows")
     names = workspace.workflows()
     chosen = st.selectbox("Workspace file", names, index=None, placeholder="Choose a file", key="editor_open_choice")
-    if st.button("Open file", disabled=chosen is None, use_container_width=True):
+    if st.button("Open file", disabled=chosen is None, width="stretch"):
         show(open_file(state, workspace, chosen))
     st.divider()
     titles = {t.title: t for t in gallery}
     template_title = st.selectbox("Template", list(titles), key="editor_template_choice")
-    if st.button("New from template", use_container_width=True):
+    if st.button("New from template", width="stretch"):
         show(new_from_template(state, titles[template_title]))
 
 # -- the buffer: take the editor's latest text before validating it -------------
@@ -81,8 +81,7 @@ with left:
         theme="chrome",
         font_size=13,
         tab_size=2,
-        min_lines=28,
-        max_lines=40,
+        height=620,  # a fixed height that scrolls; without it the editor grows with the file
         wrap=True,
         annotations=analysis.annotations,
         auto_update=True,
@@ -107,13 +106,13 @@ with right:
     if analysis.dot is None and state.last_dot is not None:
         st.caption("The text does not parse; showing the last readable version.")
     if state.last_dot is not None:
-        st.graphviz_chart(state.last_dot, use_container_width=False)
+        st.graphviz_chart(state.last_dot)
     else:
         st.info("The picture appears once the file parses.")
 
     st.subheader("Save")
     col_save, col_download = st.columns(2)
-    if col_save.button("Save", disabled=state.file is None, use_container_width=True):
+    if col_save.button("Save", disabled=state.file is None, width="stretch"):
         show(save(state, workspace))
         st.rerun()
     col_download.download_button(
@@ -121,11 +120,11 @@ with right:
         data=state.buffer.encode("utf-8"),
         file_name=state.display_name.rsplit("/", 1)[-1],
         mime="application/yaml",
-        use_container_width=True,
+        width="stretch",
     )
     with st.form("save_as_form", clear_on_submit=False, border=False):
         new_name = st.text_input("Save as", placeholder="flows/my_workflow.yaml", key="editor_save_as_name")
-        if st.form_submit_button("Save as", use_container_width=True):
+        if st.form_submit_button("Save as", width="stretch"):
             show(save_as(state, workspace, new_name))
             st.rerun()
     if analysis.errors and not state.modified and state.file:

@@ -50,6 +50,7 @@ class EditorState:
         self.saved_text = text if saved else None
         self.version += 1
         self.pending = {}
+        self.last_dot = None  # the previous file's picture must not stand in for this one
 
 
 @dataclass(frozen=True)

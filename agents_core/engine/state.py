@@ -1,0 +1,143 @@
+"""The run's state: typed fields from the workflow, inputs checked against them.
+
+Inputs arrive as Python values (API, server) or as text (CLI ``--input
+count=3``); both are checked against the declared types, so a run never
+starts with a field it cannot use. Errors name the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agents_core.config.models import StateField, Workflow
+from agents_core.config.types import TypeRef, object_type, parse_type
+from agents_core.errors import AgentsError
+
+EMPTY_VALUES: dict[str, Any] = {"str": "", "int": 0, "float": 0.0, "bool": False}
+
+
+class InputError(AgentsError):
+    """Run inputs that do not fit the workflow's state (unknown, missing, wrong type)."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One state field with its parsed type."""
+
+    name: str
+    type: TypeRef
+    required: bool
+    default: Any
+    has_default: bool
+    description: str
+
+
+def field_type(spec: StateField) -> TypeRef:
+    declared = parse_type(spec.type)
+    if declared.name == "object" and spec.schema_:
+        return object_type(spec.schema_)
+    return declared
+
+
+def state_fields(workflow: Workflow) -> dict[str, FieldSpec]:
+    return {
+        name: FieldSpec(
+            name,
+            field_type(spec),
+            spec.required,
+            spec.default,
+            "default" in spec.model_fields_set,
+            spec.description or "",
+        )
+        for name, spec in workflow.state.fields.items()
+    }
+
+
+def empty_value(field: FieldSpec) -> Any:
+    """What an optional field without a default starts as: an empty value of its type."""
+    if field.has_default and field.default is not None:
+        return field.default
+    if field.type.name == "list":
+        return []
+    if field.type.name in ("dict", "object"):
+        return {}
+    return EMPTY_VALUES.get(field.type.name)
+
+
+def parse_text_value(field: FieldSpec, text: str) -> Any:
+    """A CLI value by its declared type: ``3`` -> 3 for int; lists, dicts and objects as JSON."""
+    kind = field.type.name
+    try:
+        if kind == "str":
+            return text
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+        if kind == "bool":
+            lowered = text.strip().lower()
+            if lowered in ("true", "yes", "1", "on"):
+                return True
+            if lowered in ("false", "no", "0", "off"):
+                return False
+            raise ValueError(text)
+        return json.loads(text)
+    except (ValueError, json.JSONDecodeError):
+        example = {"int": "3", "float": "0.5", "bool": "true", "list": '["a", "b"]'}.get(kind, '{"key": "value"}')
+        raise InputError(
+            f"input {field.name!r} must be {field.type}; {text!r} is not.",
+            f"Example: --input {field.name}={example}",
+        ) from None
+
+
+def check_inputs(workflow: Workflow, inputs: Mapping[str, Any], *, from_text: bool = False) -> dict[str, Any]:
+    """The initial state: defaults, then the inputs (parsed when ``from_text``), all checked."""
+    fields = state_fields(workflow)
+    unknown = [name for name in inputs if name not in fields]
+    if unknown:
+        raise InputError(
+            f"unknown input {unknown[0]!r}; this workflow's state fields are: {', '.join(fields)}.",
+            "Pass only declared state fields as inputs.",
+        )
+    missing = [name for name, field in fields.items() if field.required and name not in inputs]
+    if missing:
+        raise InputError(
+            f"missing required input{'s' * (len(missing) > 1)}: {', '.join(missing)}.",
+            " ".join(f"--input {name}=..." for name in missing),
+        )
+    state = {name: empty_value(field) for name, field in fields.items()}
+    for name, value in inputs.items():
+        field = fields[name]
+        if from_text and isinstance(value, str):
+            value = parse_text_value(field, value)
+        if field.type.name == "float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not field.type.accepts(value):
+            raise InputError(
+                f"input {name!r} must be {field.type}, not {type(value).__name__} ({value!r:.60}).",
+                f"Give a value of type {field.type}.",
+            )
+        state[name] = value
+    return state
+
+
+def input_schema(workflow: Workflow) -> dict[str, Any]:
+    """JSON Schema of a run's inputs (the server's request body and the Run page form)."""
+    fields = state_fields(workflow)
+    properties = {}
+    for name, field in fields.items():
+        schema = field.type.json_schema()
+        if field.description:
+            schema["description"] = field.description
+        if field.has_default and field.default is not None:
+            schema["default"] = field.default
+        properties[name] = schema
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [name for name, field in fields.items() if field.required],
+        "additionalProperties": False,
+    }

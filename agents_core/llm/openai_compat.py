@@ -1,0 +1,46 @@
+"""The `openai` provider: any OpenAI-compatible API through langchain-openai.
+
+OpenAI itself, Ollama, vLLM, LM Studio and llama.cpp's server all speak this
+API, but not all accept ``response_format: json_schema`` (llama.cpp's server
+answers 422), so with a custom ``api_base`` structured output defaults to
+function calling, which they do support; ``structured_output`` overrides it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from agents_core.errors import ProviderError
+from agents_core.llm.settings import ResolvedLLM
+
+API_KEY_ENV = "OPENAI_API_KEY"
+
+
+def create_chat_model(settings: ResolvedLLM) -> Any:
+    from langchain_openai import ChatOpenAI
+
+    key = os.environ.get(API_KEY_ENV)
+    if not key and not settings.api_base:
+        raise ProviderError(
+            f"provider 'openai' needs {API_KEY_ENV}, which is not set.",
+            f"Set {API_KEY_ENV}, or point config.llm.api_base at a self-hosted OpenAI-compatible server.",
+        )
+    options: dict[str, Any] = {
+        "model": settings.model,
+        "api_key": key or "not-needed",
+        "temperature": settings.temperature,
+        "timeout": settings.timeout,
+        "max_retries": 0,
+    }
+    if settings.max_tokens:
+        options["max_tokens"] = settings.max_tokens
+    if settings.api_base:
+        options["base_url"] = settings.api_base
+    return ChatOpenAI(**options)
+
+
+def structured_output_method(settings: ResolvedLLM) -> str:
+    if settings.structured_output != "auto":
+        return settings.structured_output
+    return "function_calling" if settings.api_base else "json_schema"
