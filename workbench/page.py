@@ -14,6 +14,7 @@ from agents_core.workspace import Workspace
 PAGES: tuple[tuple[str, str, str], ...] = (
     ("app.py", "Home", ":material/home:"),
     ("pages/1_Editor.py", "Editor", ":material/edit_note:"),
+    ("pages/2_Run.py", "Run", ":material/play_arrow:"),
 )
 
 
