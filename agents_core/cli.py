@@ -81,6 +81,66 @@ def _print_reports(reports: list[ValidationReport], strict: bool) -> None:
 
 
 @app.command()
+def run(
+    file: Annotated[
+        Path | None, typer.Argument(help="Workflow file (not needed with --resume).", show_default=False)
+    ] = None,
+    inputs: Annotated[
+        list[str] | None, typer.Option("--input", "-i", help="An input as name=value (typed by the state field).")
+    ] = None,
+    input_file: Annotated[Path | None, typer.Option("--input-file", help="A JSON object of inputs.")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Use this provider for every node.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Use this model for every node.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the result.")] = False,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue the failed run with this id.")] = None,
+) -> None:
+    """Run a workflow with live per-node progress (or resume a failed run)."""
+    from agents_core.errors import AgentsError, ValidationFailed
+    from agents_core.run_cli import collect_inputs, execute, print_result
+
+    try:
+        if resume:
+            events = execute(None, {}, resume=resume)
+        else:
+            if file is None:
+                _fail("give a workflow FILE to run (or --resume RUN_ID).")
+            report = _validated(file)
+            values = collect_inputs(report.workflow, inputs or [], input_file)
+            events = execute(file, values, provider=provider, model=model)
+        result = print_result(events, as_json=as_json)
+    except ValidationFailed as exc:
+        _print_problems(exc)
+        raise typer.Exit(EXIT_INVALID) from None
+    except AgentsError as exc:
+        _fail(f"{exc.message} {exc.hint}".strip())
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_RUN_FAILED)
+
+
+def _validated(file: Path) -> ValidationReport:
+    from agents_core.config.validator import validate_file
+    from agents_core.errors import ValidationFailed
+
+    report = validate_file(file)
+    if report.workflow is None:
+        raise ValidationFailed(f"{file} is not a valid workflow.", "", report.problems)
+    return report
+
+
+def _print_problems(exc: AgentsError) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for problem in exc.problems:
+        console.print(
+            Text(
+                f"{problem.file}:{problem.line}:{problem.column}: {problem.severity} {problem.code}: {problem.message}"
+            )
+        )
+    console.print(Text(f"error: {exc.message} {exc.hint}".strip(), style="bold red"))
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema (draft 2020-12) of the workflow file format."""
     from agents_core.config.schema import workflow_json_schema_text

@@ -38,7 +38,7 @@ class Script:
         prompt = messages[0].text
         with self.lock:
             key = next((k for k in self.replies if prompt.startswith(k)), None)
-            self.calls.append(key or prompt[:20])
+            self.calls.append(key or prompt.split(":", 1)[0][:20])
             queue = self.replies.get(key) if key else None
             reply = queue.pop(0) if queue else self.default
         if isinstance(reply, BaseException):

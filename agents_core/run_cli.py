@@ -1,0 +1,166 @@
+"""What `configurable-agents run` shows: inputs from the command line, live progress, the result.
+
+Progress is one line per node: a spinner while it runs (on a terminal), then
+its duration, tokens and retries. Off a terminal (pipes, CI logs) each node
+prints one plain line when it ends. With ``--json`` nothing but the result's
+JSON object reaches stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from agents_core.config.models import Workflow
+from agents_core.engine.events import (
+    NodeFailed,
+    NodeFinished,
+    NodeRecord,
+    NodeStarted,
+    RunEvent,
+    RunFinished,
+    RunResult,
+    RunStarted,
+)
+from agents_core.engine.state import InputError, parse_text_value, state_fields
+
+
+def collect_inputs(workflow: Workflow | None, pairs: Iterable[str], input_file: Path | None) -> dict[str, Any]:
+    """``--input-file`` (typed JSON) overlaid by ``--input name=value`` (parsed by the field's type)."""
+    assert workflow is not None
+    values: dict[str, Any] = {}
+    if input_file is not None:
+        try:
+            loaded = json.loads(Path(input_file).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"--input-file {input_file}: no such file.", "Check the path.") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"--input-file {input_file}: not a JSON file ({exc}).", "Write a JSON object.") from None
+        if not isinstance(loaded, dict):
+            raise InputError(f"--input-file {input_file} must hold a JSON object of inputs.", '{"topic": "cats"}')
+        values.update(loaded)
+    fields = state_fields(workflow)
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(f"--input {pair!r} is not name=value.", "Example: --input topic=cats")
+        if name not in fields:
+            raise InputError(
+                f"unknown input {name!r}; this workflow's state fields are: {', '.join(fields)}.",
+                "Pass only declared state fields as inputs.",
+            )
+        values[name] = parse_text_value(fields[name], text)
+    return values
+
+
+def execute(file: Path | None, inputs: dict[str, Any], **options: Any) -> Iterator[RunEvent]:
+    """The run's events (raises before the first one for problems found up front)."""
+    from agents_core.engine.runner import stream_resume, stream_run
+
+    resume = options.pop("resume", None)
+    events = stream_resume(resume) if resume else stream_run(file, inputs, **options)
+    first = next(events)  # surfaces validation, input and provider errors before any output
+    return _prepend(first, events)
+
+
+def _prepend(first: RunEvent, rest: Iterator[RunEvent]) -> Iterator[RunEvent]:
+    yield first
+    yield from rest
+
+
+def _node_line(record: NodeRecord) -> str:
+    mark = "✓" if record.status == "success" else "✗"
+    retries = f", {record.retries} retr{'y' if record.retries == 1 else 'ies'}" if record.retries else ""
+    return (
+        f"{mark} {record.id:<20} {record.duration_ms / 1000:6.2f} s  "
+        f"{record.input_tokens:>6} in / {record.output_tokens:<6} out tokens{retries}"
+    )
+
+
+def print_result(events: Iterator[RunEvent], *, as_json: bool) -> RunResult:
+    """Consume the events, showing progress (unless ``as_json``); print outputs; return the result."""
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    result: RunResult | None = None
+    live = _Progress(console) if console.is_terminal and not as_json else None
+    try:
+        for event in events:
+            if isinstance(event, RunStarted) and not as_json:
+                for notice in event.notices:
+                    console.print(f"[yellow]note:[/] {notice}", markup=True)
+                verb = "resuming" if event.resumed else "running"
+                console.print(f"{verb} {event.workflow_name} (run id {event.run_id})", markup=False)
+            elif isinstance(event, NodeStarted) and live:
+                live.start(event.node)
+            elif isinstance(event, NodeFinished | NodeFailed):
+                if live:
+                    live.finish(event.record.id, _node_line(event.record))
+                elif not as_json:
+                    console.print(_node_line(event.record), markup=False)
+            elif isinstance(event, RunFinished):
+                result = event.result
+    finally:
+        if live:
+            live.stop()
+    assert result is not None
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        _print_outcome(result)
+    return result
+
+
+def _print_outcome(result: RunResult) -> None:
+    from rich.console import Console
+
+    out = Console(highlight=False, soft_wrap=True)
+    if result.ok:
+        tokens = f"{result.total_input_tokens} in / {result.total_output_tokens} out tokens"
+        Console(stderr=True).print(f"[green]✓ {result.workflow_name} finished[/] ({len(result.nodes)} nodes, {tokens})")
+        for name, value in result.outputs.items():
+            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+            out.print(f"[bold]{name}:[/] ", end="")
+            out.print(text, markup=False)
+        return
+    error = result.error
+    where = f"node {error.node!r}" if error and error.node else "the run"
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]✗ {result.workflow_name} failed in {where}[/]")
+    if error:
+        err.print(f"{error.type}: {error.message}", markup=False)
+    err.print(f"Resume it with: configurable-agents run --resume {result.run_id}", markup=False)
+
+
+class _Progress:
+    """Spinner lines for running nodes on a terminal (rich Live)."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.live import Live
+
+        self.console = console
+        self.running: dict[str, Any] = {}
+        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
+        self.live.start()
+
+    def _render(self) -> Any:
+        from rich.console import Group
+        from rich.spinner import Spinner
+
+        return Group(*(Spinner("dots", text=f" {name}") for name in self.running))
+
+    def start(self, node: str) -> None:
+        self.running[node] = True
+        self.live.update(self._render())
+
+    def finish(self, node: str, line: str) -> None:
+        self.running.pop(node, None)
+        self.live.console.print(line, markup=False)
+        self.live.update(self._render())
+
+    def stop(self) -> None:
+        self.live.stop()
