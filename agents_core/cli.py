@@ -18,6 +18,7 @@ import typer
 
 if TYPE_CHECKING:
     from agents_core.config.validator import ValidationReport
+    from agents_core.errors import AgentsError
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID = 0, 1, 2
 

