@@ -180,7 +180,10 @@ async def _run_tools(model: Any, plan: NodePlan, messages: list[Any], usage: _Us
                 except Exception as exc:  # a tool's failure is the model's to handle
                     result = f"Error: {exc}"
             messages.append(ToolMessage(content=str(result), tool_call_id=call["id"], name=call["name"]))
-    return messages
+    # Out of tool rounds: ask once more without tools, so the last message is the model's answer.
+    reply = await _call(model.ainvoke(messages), plan)
+    usage.add(reply)
+    return [*messages, reply]
 
 
 async def _attempt(model: Any, plan: NodePlan, prompt: str, feedback: list[Any], usage: _Usage) -> tuple[Any, str]:
@@ -257,7 +260,11 @@ async def execute_node(plan: NodePlan, state: dict[str, Any], model: Any) -> tup
         record.prompt = build_prompt(plan, state)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(plan.max_retries + 1),
-            wait=wait_exponential_jitter(initial=plan.retry_initial_delay, max=max(plan.retry_initial_delay * 16, 1)),
+            wait=wait_exponential_jitter(
+                initial=plan.retry_initial_delay,
+                max=max(plan.retry_initial_delay * 16, 1),
+                jitter=plan.retry_initial_delay,  # jitter in proportion (tenacity's default adds up to 1 s)
+            ),
             retry=retry_if_exception(is_transient),
             reraise=True,
         )

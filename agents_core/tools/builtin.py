@@ -19,6 +19,8 @@ from agents_core.errors import ToolError
 
 MAX_EXPRESSION_LENGTH = 500
 MAX_POWER_EXPONENT = 1000
+#: Whole-number results are bounded too (about 3,000 digits): nested powers must not run forever.
+MAX_RESULT_BITS = 10_000
 SERPER_URL = "https://google.serper.dev/search"
 SERPER_URL_ENV = "SERPER_BASE_URL"
 
@@ -61,13 +63,19 @@ def calculator(expression: str) -> str:
         raise ToolError(f"calculator: {expression!r} is not an arithmetic expression.") from None
     try:
         value = _evaluate(tree.body)
+        if isinstance(value, complex):
+            raise ValueError("the result is not a real number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("the result is too large")
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            value = int(value)
+        return str(value)
     except ZeroDivisionError:
         raise ToolError("calculator: division by zero.") from None
+    except TypeError:
+        raise ToolError(f"calculator: a function in {expression!r} got the wrong number of arguments.") from None
     except (OverflowError, ValueError) as exc:
         raise ToolError(f"calculator: {exc}.") from None
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        value = int(value)
-    return str(value)
 
 
 def _evaluate(node: ast.AST) -> Any:
@@ -77,9 +85,12 @@ def _evaluate(node: ast.AST) -> Any:
         return _CONSTANTS[node.id]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _evaluate(node.left), _evaluate(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > MAX_POWER_EXPONENT:
-            raise ValueError(f"exponent {right} is too large")
-        return _BINARY[type(node.op)](left, right)
+        if isinstance(node.op, ast.Pow):
+            _check_power(left, right)
+        result = _BINARY[type(node.op)](left, right)
+        if isinstance(result, int) and result.bit_length() > MAX_RESULT_BITS:
+            raise ValueError("the result is too large")
+        return result
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
         return _UNARY[type(node.op)](_evaluate(node.operand))
     if (
@@ -90,6 +101,15 @@ def _evaluate(node: ast.AST) -> Any:
     ):
         return _FUNCTIONS[node.func.id](*(_evaluate(arg) for arg in node.args))
     raise ToolError(f"calculator: {ast.unparse(node)!r} is not allowed; use numbers, + - * / ** % and math functions.")
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    """Refuse a power whose result would be huge before computing it."""
+    if abs(exponent) > MAX_POWER_EXPONENT:
+        raise ValueError(f"exponent {exponent} is too large")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        if exponent * math.log2(abs(base)) > MAX_RESULT_BITS:
+            raise ValueError("the result is too large")
 
 
 def current_datetime() -> str:
@@ -114,7 +134,10 @@ def serper_search(query: str) -> str:
         raise ToolError(f"serper_search: the request failed ({type(exc).__name__}: {exc}).") from None
     if response.status_code != 200:
         raise ToolError(f"serper_search: Serper answered HTTP {response.status_code}: {response.text[:200]}")
-    results = response.json().get("organic", [])[:5]
+    try:
+        results = response.json().get("organic", [])[:5]
+    except (ValueError, AttributeError):
+        raise ToolError("serper_search: Serper's answer was not the JSON it should be.") from None
     if not results:
         return "No results."
     return "\n\n".join(f"{r.get('title', '')}\n{r.get('link', '')}\n{r.get('snippet', '')}" for r in results)
