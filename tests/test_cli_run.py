@@ -99,3 +99,35 @@ def test_a_provider_without_its_key_fails_before_any_node(tmp_path):
 def test_resume_of_an_unknown_run_is_a_clear_error(tmp_path):
     result = run_cli("--resume", "nope", cwd=tmp_path)
     assert result.returncode == 2 and "no run with id 'nope'" in result.stderr
+
+
+def test_a_failed_run_exits_one_and_resumes_from_the_cli(tmp_path, monkeypatch):
+    """Node 2 fails against the Gemini stub; `run --resume` finishes it without calling node 1 again."""
+    from tests.stubs.gemini import GeminiStub, error_reply, json_reply, text_reply
+
+    stub = GeminiStub().start()
+    try:
+        flow = tmp_path / "writer.yaml"
+        flow.write_text(
+            (EXAMPLES_DIR / "article_writer.yaml")
+            .read_text()
+            .replace("    provider: local\n", f"    provider: google\n    api_base: {stub.url}\n")
+        )
+        stub.push(text_reply("three facts"), error_reply(400, "bad request"))
+        env = {"GOOGLE_API_KEY": "stub-key", "NO_PROXY": "127.0.0.1"}
+        failed = run_cli(str(flow), "--input", "topic=owls", "--json", cwd=tmp_path, env=env)
+        assert failed.returncode == 1, failed.stderr
+        body = json.loads(failed.stdout)
+        assert body["status"] == "failed" and body["error"]["node"] == "write"
+        assert "HTTP 400" in body["error"]["message"]
+        assert body["state"]["research"] == "three facts"
+        assert len(stub.requests) == 2
+
+        stub.push(json_reply({"title": "Owls", "article": "Owls are birds."}))
+        resumed = run_cli("--resume", body["run_id"], cwd=tmp_path, env=env)
+        assert resumed.returncode == 0, resumed.stderr
+        assert f"resuming article_writer (run id {body['run_id']})" in resumed.stderr
+        assert "title: Owls" in resumed.stdout
+        assert len(stub.requests) == 3 and stub.requests[2].prompt.startswith("Write a short article")
+    finally:
+        stub.stop()

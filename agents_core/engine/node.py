@@ -118,6 +118,19 @@ def _status_of(error: BaseException) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def status_in_chain(error: BaseException) -> int | None:
+    """The HTTP status of an error or of the errors it wraps (clients wrap SDK errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        status = _status_of(current)
+        if status is not None:
+            return status
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def is_transient(error: BaseException) -> bool:
     """429, 5xx, timeouts, connection errors and invalid structured output are worth retrying."""
     seen: set[int] = set()
@@ -309,7 +322,7 @@ def _node_error(plan: NodePlan, exc: BaseException, attempts: int) -> AgentsErro
         )
     if isinstance(exc, AgentsError):
         return NodeError(f"node {plan.id!r}: {exc.message}", exc.hint)
-    status = _status_of(exc)
+    status = status_in_chain(exc)
     where = f" (HTTP {status})" if status else ""
     return ProviderError(
         f"node {plan.id!r}: the {plan.llm.provider} model {plan.llm.model!r} failed{where}{tries}: {_short(exc)}",
