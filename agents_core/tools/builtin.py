@@ -107,9 +107,9 @@ def _check_power(base: Any, exponent: Any) -> None:
     """Refuse a power whose result would be huge before computing it."""
     if abs(exponent) > MAX_POWER_EXPONENT:
         raise ValueError(f"exponent {exponent} is too large")
-    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
-        if exponent * math.log2(abs(base)) > MAX_RESULT_BITS:
-            raise ValueError("the result is too large")
+    growing = isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1
+    if growing and exponent * math.log2(abs(base)) > MAX_RESULT_BITS:
+        raise ValueError("the result is too large")
 
 
 def current_datetime() -> str:
