@@ -9,6 +9,9 @@ import streamlit as st
 
 from agents_core.errors import WorkspaceError
 from agents_core.workspace import Workspace
+from workbench.text import markdown_escape
+
+__all__ = ["PAGES", "current_workspace", "markdown_escape", "setup_page", "workspace_argument"]
 
 #: The workbench's pages in menu order: (script path, label, icon).
 PAGES: tuple[tuple[str, str, str], ...] = (
@@ -47,15 +50,3 @@ def current_workspace() -> Workspace:
         st.error(f"{exc.message} {exc.hint}")
         st.stop()
         raise  # unreachable: st.stop() ends the script run
-
-
-def markdown_escape(text: str) -> str:
-    """Text shown literally inside Markdown (names, messages, paths).
-
-    ``_`` stays as it is: inside words it is no emphasis in CommonMark, and
-    identifiers such as ``article_writer`` stay greppable in the page source.
-    ``$`` is escaped because Streamlit renders ``$...$`` as LaTeX.
-    """
-    for char in "\\`*[]<>|$":
-        text = text.replace(char, "\\" + char)
-    return text.replace("\n", " ")

@@ -124,10 +124,11 @@ async def astream_run(
     workflow, text, file = _load(source)
     initial = check_inputs(workflow, inputs or {}, from_text=inputs_as_text)
     overrides, notices = _overrides(workflow, provider, model, fallback_to_local)
+    plans, models = _prepare(workflow, overrides)  # provider errors surface here, before the run exists
     run_id = run_id or uuid.uuid4().hex[:12]
     store = RunStore(store_path or default_store_path())
     store.create(run_id, workflow.flow.name, file, text, dict(inputs or {}), overrides)
-    async for event in _drive(workflow, run_id, store, overrides, initial, notices, resumed=False):
+    async for event in _drive(workflow, plans, models, run_id, store, initial, notices, resumed=False):
         yield event
 
 
@@ -144,23 +145,29 @@ async def astream_resume(run_id: str, *, store_path: str | os.PathLike[str] | No
     report = validate_text(info.workflow_text, name)
     if report.workflow is None:
         raise ValidationFailed(f"the workflow saved with run {run_id!r} is no longer valid.", "", report.errors)
-    async for event in _drive(report.workflow, run_id, store, info.overrides, None, [], resumed=True):
+    plans, models = _prepare(report.workflow, info.overrides)
+    async for event in _drive(report.workflow, plans, models, run_id, store, None, [], resumed=True):
         yield event
+
+
+def _prepare(workflow: Workflow, overrides: dict[str, Any]) -> tuple[dict[str, NodePlan], _Models]:
+    """Plan every node and build its model: a missing key or package fails before any node runs."""
+    plans = {node.id: plan_node(node, workflow, overrides) for node in workflow.nodes}
+    return plans, _Models(plans)
 
 
 async def _drive(
     workflow: Workflow,
+    plans: dict[str, NodePlan],
+    models: _Models,
     run_id: str,
     store: RunStore,
-    overrides: dict[str, Any],
     initial: dict[str, Any] | None,
     notices: list[str],
     resumed: bool,
 ) -> AsyncIterator[RunEvent]:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    plans = {node.id: plan_node(node, workflow, overrides) for node in workflow.nodes}
-    models = _Models(plans)
     graph = build_graph(workflow, plans, run_id, models)
     config = {"configurable": {"thread_id": run_id}, "recursion_limit": recursion_limit(workflow)}
     yield RunStarted(run_id, workflow.flow.name, _public(initial or {}), resumed, tuple(notices))
@@ -169,6 +176,10 @@ async def _drive(
     import aiosqlite
 
     async with aiosqlite.connect(str(store.path)) as connection:
+        # WAL with synchronous=NORMAL: a checkpoint per node stays durable across crashes of the
+        # process, without an fsync per write (which cost ~10 ms a node here).
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA synchronous=NORMAL")
         saver = AsyncSqliteSaver(connection, serde=_serializer())
         app = graph.compile(checkpointer=saver)
         if resumed:

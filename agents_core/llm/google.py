@@ -23,7 +23,7 @@ def create_chat_model(settings: ResolvedLLM) -> Any:
     if not key:
         raise ProviderError(
             f"provider 'google' needs {API_KEY_ENV}, which is not set.",
-            f"Set {API_KEY_ENV}, or run with --provider local to use the embedded model.",
+            f"Set {API_KEY_ENV}, or choose the provider 'local' (the embedded model, no key needed).",
         )
     options: dict[str, Any] = {
         "model": settings.model,

@@ -15,6 +15,7 @@ process and used under a lock (a ``Llama`` object is not thread-safe).
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -106,6 +107,11 @@ class _LoadedModel:
 def load_model(path: str) -> _LoadedModel:
     """Load a GGUF file once per process."""
     return _LoadedModel(Path(path))
+
+
+# Free the models before interpreter shutdown tears down llama_cpp's module globals
+# (freeing them afterwards prints a TypeError at exit).
+atexit.register(load_model.cache_clear)
 
 
 def _message_dict(message: BaseMessage) -> dict[str, Any]:

@@ -9,6 +9,7 @@ test_openai_provider.py.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from pathlib import Path
 
@@ -101,7 +102,9 @@ def test_async_entry_points_give_the_same_result():
             result = await arun_workflow(THREE_STEPS, {"topic": "x"})
         return events, result
 
-    events, result = asyncio.run(main())
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in the main thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        events, result = pool.submit(asyncio.run, main()).result()
     assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
     assert result.ok and result.outputs == {"a": "ok", "b": "ok", "c": "ok"}
 

@@ -1,0 +1,323 @@
+"""The Run page (``pages/2_Run.py``) through Streamlit's AppTest, with a scripted provider.
+
+AppTest runs the page in this process, so a provider registered here with
+``scripted_provider`` is the one the page's runs use; ``Script.calls`` then
+tells which nodes called the model. The run store is the workspace's own
+(``<workspace>/.configurable-agents/runs.sqlite``), in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from agents_core.engine.runner import LOCAL_FALLBACK_NOTICE
+from agents_core.engine.store import STORE_DIR, STORE_ENV, STORE_FILE, RunStore
+from agents_core.llm.registry import get_provider, register_provider
+from agents_core.workspace import WORKSPACE_ENV, list_workflows
+from tests.fakes import Script, scripted_provider
+from workbench.run_form import AS_CONFIGURED
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP = str(REPO_ROOT / "app.py")
+RUN_PAGE = "pages/2_Run.py"
+RUN_TIMEOUT = 60
+RUN_BUTTON = "FormSubmitter:run_form-Run"
+ARTICLE = {"title": "Tide pools", "article": "Small *worlds* between the tides."}
+
+#: Every widget kind: int and str required, float/bool/list/object optional.
+ALL_KINDS = """\
+schema_version: "1.0"
+flow: {name: all_kinds, description: One field of every widget kind.}
+state:
+  fields:
+    count: {type: int, required: true, description: How many.}
+    name: {type: str, required: true}
+    ratio: {type: float, default: 0.5}
+    loud: {type: bool, default: false}
+    tags: {type: "list[str]", default: [a]}
+    extra: {type: object, schema: {size: int}}
+    answer: {type: str, default: ""}
+nodes:
+  - id: answer
+    prompt: "answer: {state.name} {state.count} {state.ratio} {state.loud} {state.tags} {state.extra}"
+    outputs: [answer]
+edges:
+  - {from: START, to: answer}
+  - {from: answer, to: END}
+config:
+  llm: {provider: local}
+"""
+BROKEN = """\
+schema_version: "1.0"
+flow: {name: broken_flow}
+state:
+  fields:
+    topic: {type: str, required: true}
+nodes:
+  - id: write
+    prompt: "Write about {state.subject}"
+    tools: [no_such_tool]
+    outputs: [topic]
+edges:
+  - {from: START, to: write}
+  - {from: write, to: END}
+"""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "examples"
+    shutil.copytree(REPO_ROOT / "examples", folder)
+    monkeypatch.setenv(WORKSPACE_ENV, str(folder))
+    monkeypatch.delenv(STORE_ENV, raising=False)  # the store is the workspace's own
+    monkeypatch.setattr(sys, "argv", ["app.py"])  # keep pytest's arguments away from --workspace
+    return folder
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _run_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    _ok(at.run())
+    at.switch_page(RUN_PAGE)
+    _ok(at.run())
+    assert [t.value for t in at.title] == ["Run"]
+    return at
+
+
+def _choose(at: AppTest, name: str) -> AppTest:
+    at.selectbox(key="run_workflow").select(name)
+    return _ok(at.run())
+
+
+def _input(at: AppTest, name: str, label: str):
+    """The input widget labelled ``label`` of workflow file ``name``."""
+    matches = [w for w in _widgets(at) if w.label == label and (w.key or "").startswith(f"run_in:{name}:")]
+    assert len(matches) == 1, (label, [(w.label, w.key) for w in _widgets(at)])
+    return matches[0]
+
+
+def _widgets(at: AppTest) -> list:
+    return [*at.text_area, *at.number_input, *at.checkbox]
+
+
+def _start(at: AppTest, provider: str = "scripted") -> AppTest:
+    at.selectbox(key="run_provider").select(provider)
+    return _ok(at.button(key=RUN_BUTTON).click().run())
+
+
+def _markdown(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def _rows(at: AppTest) -> list[str]:
+    return [text for text in _markdown(at) if text[:1] in "⏳✅❌"]
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _article_run(at: AppTest, topic: str = "tide pools") -> AppTest:
+    _choose(at, "article_writer.yaml")
+    _input(at, "article_writer.yaml", "topic *").input(topic)
+    return _start(at)
+
+
+# --------------------------------------------------------------------------- choosing and the form
+
+
+def test_lists_the_workspace_workflows(workspace: Path) -> None:
+    at = _run_page()
+    expected = [p.relative_to(workspace).as_posix() for p in list_workflows(workspace)]
+    assert at.selectbox(key="run_workflow").options == expected
+    assert "article_writer.yaml" in expected and "user_profile.yaml" in expected
+
+
+def test_article_writer_form_has_topic_required_and_the_rest_optional(workspace: Path) -> None:
+    at = _choose(_run_page(), "article_writer.yaml")
+    topic = _input(at, "article_writer.yaml", "topic *")
+    assert topic.value == ""
+    assert "What the article is about." in topic.help
+    assert [e.label for e in at.expander if e.label.startswith("Optional")] == ["Optional inputs (3)"]
+    for name in ("research", "title", "article"):
+        widget = _input(at, "article_writer.yaml", name)
+        assert widget.value == "" and "Written by" in widget.help
+    assert at.selectbox(key="run_provider").options[0] == AS_CONFIGURED
+    assert {"local", "google", "openai"} <= set(at.selectbox(key="run_provider").options)
+
+
+def test_user_profile_form_has_json_areas_for_structured_fields(workspace: Path) -> None:
+    at = _choose(_run_page(), "user_profile.yaml")
+    profile = _input(at, "user_profile.yaml", "profile * (JSON)")
+    assert profile.value == ""
+    assert "address: object{city: str, country: str}" in profile.help
+    assert json.loads(profile.placeholder)["address"] == {"city": "text", "country": "text"}
+    assert _input(at, "user_profile.yaml", "suggestions (JSON)").value == "[]"
+    assert _input(at, "user_profile.yaml", "scores (JSON)").value == "{}"
+    assert _input(at, "user_profile.yaml", "note").value == ""
+
+
+def test_every_type_gets_its_widget(workspace: Path) -> None:
+    (workspace / "all_kinds.yaml").write_text(ALL_KINDS, encoding="utf-8")
+    at = _choose(_run_page(), "all_kinds.yaml")
+    count = _input(at, "all_kinds.yaml", "count *")
+    assert type(count).__name__ == "NumberInput" and count.value is None and count.step == 1
+    ratio = _input(at, "all_kinds.yaml", "ratio")
+    assert type(ratio).__name__ == "NumberInput" and ratio.value == 0.5
+    assert type(_input(at, "all_kinds.yaml", "loud")).__name__ == "Checkbox"
+    assert type(_input(at, "all_kinds.yaml", "name *")).__name__ == "TextArea"
+    assert _input(at, "all_kinds.yaml", "tags (JSON)").value == '[\n  "a"\n]'
+    assert _input(at, "all_kinds.yaml", "extra (JSON)").value == ""
+
+
+def test_invalid_workflow_shows_its_error_count_and_points_to_the_editor(workspace: Path) -> None:
+    (workspace / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    at = _choose(_run_page(), "broken.yaml")
+    assert any("broken.yaml has 2 errors" in text for text in _errors(at)), _errors(at)
+    assert not [b for b in at.button if b.key == RUN_BUTTON]
+    assert [link.value for link in at.main.get("page_link")] == ["Open the Editor to fix it"]
+
+
+# --------------------------------------------------------------------------- bad inputs
+
+
+def test_malformed_and_mistyped_json_name_the_field(workspace: Path) -> None:
+    at = _choose(_run_page(), "user_profile.yaml")
+    _input(at, "user_profile.yaml", "profile * (JSON)").input('{"name": "Ada", ')
+    _ok(at.button(key=RUN_BUTTON).click().run())
+    [error] = _errors(at)
+    assert error.startswith("profile: the JSON is malformed at line 1") and "e.g." in error
+    _input(at, "user_profile.yaml", "profile * (JSON)").input('{"name": "Ada", "age": "old"}')
+    _ok(at.button(key=RUN_BUTTON).click().run())
+    [error] = _errors(at)
+    assert error.startswith('profile.age must be int, not a string ("old")'), error
+    assert not _rows(at)
+
+
+def test_missing_required_field_and_missing_key_are_errors_not_tracebacks(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    at = _choose(_run_page(), "article_writer.yaml")
+    _ok(at.button(key=RUN_BUTTON).click().run())
+    assert _errors(at) == ["topic is required.  \nType a value."]
+    _input(at, "article_writer.yaml", "topic *").input("tides")
+    _start(at, provider="google")
+    [error] = _errors(at)
+    assert "GOOGLE_API_KEY" in error, error
+    assert not _rows(at)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def test_run_shows_a_row_per_node_and_the_outputs(workspace: Path) -> None:
+    script = Script({"List": ["- tides come and go"], "Write": [json.dumps(ARTICLE)]})
+    with scripted_provider(script):
+        at = _article_run(_run_page())
+    assert script.calls == ["List", "Write"]
+    rows = _rows(at)
+    assert len(rows) == 2, rows
+    assert (
+        rows[0].startswith("✅ **research** · ")
+        and "10 in / 5 out tokens · 0 retries · scripted / scripted-1" in rows[0]
+    )
+    assert rows[1].startswith("✅ **write** · ")
+    texts = _markdown(at)
+    assert any(t.startswith("**Run `") for t in texts)
+    assert next(s.value for s in at.success).startswith("Finished · 2 node runs · 20 in / 10 out tokens")
+    assert "**title**" in texts and "Tide pools" in texts
+    assert "Small *worlds* between the tides." in texts  # str outputs are Markdown
+    assert (workspace / STORE_DIR / STORE_FILE).exists()
+    [info] = RunStore(workspace / STORE_DIR / STORE_FILE).recent()
+    assert info.status == "success" and info.inputs == {"topic": "tide pools"}
+
+    # the result survives reruns caused by other widgets
+    at.selectbox(key="run_provider").select(AS_CONFIGURED)
+    _ok(at.run())
+    assert len(_rows(at)) == 2 and "Tide pools" in _markdown(at)
+
+
+def test_structured_outputs_are_shown_as_json(workspace: Path) -> None:
+    reply = json.dumps({"suggestions": ["chess", "rowing"], "scores": {"chess": 9, "rowing": 6}})
+    script = Script({"Suggest": [reply]})
+    with scripted_provider(script):
+        at = _choose(_run_page(), "user_profile.yaml")
+        profile = {"name": "Ada", "age": 36, "address": {"city": "London", "country": "UK"}, "interests": ["maths"]}
+        _input(at, "user_profile.yaml", "profile * (JSON)").input(json.dumps(profile))
+        _start(at)
+    assert [r.split(" · ")[0] for r in _rows(at)] == ["✅ **suggest**"]
+    assert [j.value for j in at.json] == [json.dumps(["chess", "rowing"]), json.dumps({"chess": 9, "rowing": 6})]
+
+
+def test_failed_run_shows_the_node_and_resume_finishes_without_calling_it_again(workspace: Path) -> None:
+    script = Script({"List": ["- facts"], "Write": [ValueError("boom")]})
+    with scripted_provider(script):
+        at = _article_run(_run_page())
+        rows = _rows(at)
+        assert rows[0].startswith("✅ **research**") and rows[1].startswith("❌ **write** · failed after")
+        [error] = _errors(at)
+        assert error.startswith("Node **write** failed (ProviderError):") and "boom" in error
+        assert script.calls == ["List", "Write"]
+
+        script.replies["Write"] = [json.dumps(ARTICLE)]  # the cause is fixed
+        _ok(at.button(key="run_resume_last").click().run())
+    assert script.calls == ["List", "Write", "Write"]  # research was not called again
+    assert not _errors(at)
+    rows = _rows(at)
+    assert rows[0].startswith("✅ **research**") and rows[0].endswith("before the resume")
+    assert rows[1].startswith("✅ **write**") and not rows[1].endswith("before the resume")
+    assert any(t.startswith("**Resumed run `") for t in _markdown(at))
+    assert "Tide pools" in _markdown(at)
+
+
+def test_a_failed_run_can_be_resumed_from_the_list_in_a_new_session(workspace: Path) -> None:
+    script = Script({"List": ["- facts"], "Write": [ValueError("boom")]})
+    with scripted_provider(script):
+        first = _article_run(_run_page())
+        run_id = next(t for t in _markdown(first) if t.startswith("**Run `")).split("`")[1]
+
+        script.replies["Write"] = [json.dumps(ARTICLE)]
+        at = _run_page()  # a new session: no last run in it
+        assert not _rows(at)
+        [expander] = [e for e in at.expander if e.label.startswith("Failed runs")]
+        assert expander.label == "Failed runs in this workspace (1)"
+        assert at.selectbox(key="run_failed_choice").value.startswith(f"{run_id} · article_writer · ")
+        _ok(at.button(key="run_resume_selected").click().run())
+    assert script.calls == ["List", "Write", "Write"]
+    assert "Tide pools" in _markdown(at)
+    assert not [e for e in at.expander if e.label.startswith("Failed runs")]
+
+
+def test_local_fallback_notice_and_run_id_are_shown(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No provider named and no GOOGLE_API_KEY: the engine runs on "local" and says so in RunStarted."""
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    text = (workspace / "article_writer.yaml").read_text(encoding="utf-8")
+    (workspace / "unnamed_provider.yaml").write_text(text.split("\nconfig:")[0] + "\n", encoding="utf-8")
+    local = get_provider("local")
+    script = Script({"List": ["- facts"], "Write": [json.dumps(ARTICLE)]})
+    try:
+        with scripted_provider(script, name="local"):  # "local" answers from the script for this test
+            at = _choose(_run_page(), "unnamed_provider.yaml")
+            _input(at, "unnamed_provider.yaml", "topic *").input("tides")
+            _ok(at.button(key=RUN_BUTTON).click().run())
+    finally:
+        register_provider(local)
+    assert [i.value for i in at.info] == [LOCAL_FALLBACK_NOTICE]
+    assert script.calls == ["List", "Write"]
+    assert all(" · local / " in row for row in _rows(at))
+    [info] = RunStore(workspace / STORE_DIR / STORE_FILE).recent()
+    assert any(t == f"**Run `{info.run_id}`** of unnamed_provider.yaml" for t in _markdown(at)), _markdown(at)
