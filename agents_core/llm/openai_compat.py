@@ -1,9 +1,16 @@
 """The `openai` provider: any OpenAI-compatible API through langchain-openai.
 
 OpenAI itself, Ollama, vLLM, LM Studio and llama.cpp's server all speak this
-API, but not all accept ``response_format: json_schema`` (llama.cpp's server
-answers 422), so with a custom ``api_base`` structured output defaults to
-function calling, which they do support; ``structured_output`` overrides it.
+API, but not all accept ``response_format: json_schema`` (llama-cpp-python's
+server refuses it with an error), so with a custom ``api_base`` structured
+output defaults to function calling, which they do support;
+``structured_output`` overrides it.
+
+Two things differ from OpenAI proper on such servers, and are handled here:
+langchain-openai sends the output limit as ``max_completion_tokens``, which
+llama.cpp ignores, so ``max_tokens`` is sent as well; and langchain-openai
+shares one HTTP client per process across event loops, while every run here
+has a loop of its own, so each model gets its own client.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ API_KEY_ENV = "OPENAI_API_KEY"
 
 
 def create_chat_model(settings: ResolvedLLM) -> Any:
+    import httpx
     from langchain_openai import ChatOpenAI
 
     key = os.environ.get(API_KEY_ENV)
@@ -37,6 +45,9 @@ def create_chat_model(settings: ResolvedLLM) -> Any:
         options["max_tokens"] = settings.max_tokens
     if settings.api_base:
         options["base_url"] = settings.api_base
+        if settings.max_tokens:
+            options["extra_body"] = {"max_tokens": settings.max_tokens}
+    options["http_async_client"] = httpx.AsyncClient(timeout=settings.timeout)
     return ChatOpenAI(**options)
 
 
