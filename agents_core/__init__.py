@@ -11,19 +11,18 @@ The public API::
     for event in stream_run("examples/review_loop.yaml", {"topic": "cats"}):
         print(event.kind)
 
-Validation imports no LLM library; the run functions load LangGraph and
-LangChain on first use, so ``import agents_core`` stays fast.
+Everything is imported on first use (PEP 562): validation loads pydantic and
+PyYAML, the run functions LangGraph and LangChain, and ``import agents_core``
+itself loads nothing, so the CLI starts fast.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from agents_core.config.validator import ValidationReport, validate_file, validate_text, validate_workflow
-from agents_core.errors import AgentsError, Problem, ValidationFailed
-from agents_core.workflow import load_workflow
-
 if TYPE_CHECKING:
+    from agents_core.config.validator import ValidationReport, validate_file, validate_text, validate_workflow
     from agents_core.engine.events import RunResult
     from agents_core.engine.runner import (
         aresume_run,
@@ -35,16 +34,33 @@ if TYPE_CHECKING:
         stream_resume,
         stream_run,
     )
+    from agents_core.errors import AgentsError, Problem, ValidationFailed
+    from agents_core.workflow import load_workflow
 
-_RUNNER_API = {
-    "run_workflow",
-    "arun_workflow",
-    "stream_run",
-    "astream_run",
-    "resume_run",
-    "aresume_run",
-    "stream_resume",
-    "astream_resume",
+#: Public name -> the module that defines it.
+_LOCATIONS = {
+    "ValidationReport": "agents_core.config.validator",
+    "validate_file": "agents_core.config.validator",
+    "validate_text": "agents_core.config.validator",
+    "validate_workflow": "agents_core.config.validator",
+    "AgentsError": "agents_core.errors",
+    "Problem": "agents_core.errors",
+    "ValidationFailed": "agents_core.errors",
+    "load_workflow": "agents_core.workflow",
+    "RunResult": "agents_core.engine.events",
+    **{
+        name: "agents_core.engine.runner"
+        for name in (
+            "run_workflow",
+            "arun_workflow",
+            "stream_run",
+            "astream_run",
+            "resume_run",
+            "aresume_run",
+            "stream_resume",
+            "astream_resume",
+        )
+    },
 }
 
 __all__ = [
@@ -70,13 +86,8 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
-    """Load the runner (LangGraph, LangChain) only when a run function is first used."""
-    if name in _RUNNER_API:
-        from agents_core.engine import runner
-
-        return getattr(runner, name)
-    if name == "RunResult":
-        from agents_core.engine.events import RunResult
-
-        return RunResult
-    raise AttributeError(f"module 'agents_core' has no attribute {name!r}")
+    """Import a public name's module on first use."""
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agents_core' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

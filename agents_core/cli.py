@@ -10,6 +10,7 @@ Heavy libraries (LangChain, MLflow, Streamlit) are never imported on the
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -55,7 +56,17 @@ def validate(
     raise typer.Exit(EXIT_OK if passed else EXIT_INVALID)
 
 
+def _wants_colour() -> bool:
+    """Colour on a terminal (or with FORCE_COLOR), never with NO_COLOR; plain text costs no rich import."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
+
+
 def _print_reports(reports: list[ValidationReport], strict: bool) -> None:
+    if not _wants_colour():
+        _print_reports_plain(reports, strict)
+        return
     from rich.console import Console
     from rich.text import Text
 
@@ -69,16 +80,32 @@ def _print_reports(reports: list[ValidationReport], strict: bool) -> None:
             console.print(line)
             if problem.hint:
                 console.print(Text(f"    hint: {problem.hint}", style="dim"))
+    failed, summary = _summary(reports, strict)
+    console.print(Text(summary, style="bold red" if failed else "bold green"))
+
+
+def _summary(reports: list[ValidationReport], strict: bool) -> tuple[bool, str]:
     failed = [r for r in reports if not r.passes(strict)]
     errors = sum(len(r.errors) for r in reports)
     warnings = sum(len(r.warnings) for r in reports)
     counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
     checked = f"{len(reports)} file{'s' * (len(reports) != 1)} checked"
     if failed:
-        verdict = Text(f"{checked}: {len(failed)} invalid ({counts})", style="bold red")
-    else:
-        verdict = Text(f"{checked}: all valid ({counts})", style="bold green")
-    console.print(verdict)
+        return True, f"{checked}: {len(failed)} invalid ({counts})"
+    return False, f"{checked}: all valid ({counts})"
+
+
+def _print_reports_plain(reports: list[ValidationReport], strict: bool) -> None:
+    lines = []
+    for report in reports:
+        for problem in report.problems:
+            lines.append(
+                f"{report.file}:{problem.line}:{problem.column}: {problem.severity} {problem.code}: {problem.message}"
+            )
+            if problem.hint:
+                lines.append(f"    hint: {problem.hint}")
+    lines.append(_summary(reports, strict)[1])
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 @app.command()
@@ -160,7 +187,7 @@ def ui(
     ] = "127.0.0.1",
 ) -> None:
     """Start the workbench in the browser (the same app `make run` starts)."""
-    import subprocess
+    import os
 
     from agents_core.errors import AgentsError
     from agents_core.launcher import LOOPBACK, workbench_command, workbench_environment
@@ -172,11 +199,9 @@ def ui(
     if host not in LOOPBACK:
         sys.stderr.write(f"warning: binding {host}; the workbench will be reachable from other machines.\n")
     sys.stderr.write(f"Configurable Agents workbench on http://{host}:{port} (Ctrl+C to stop)\n")
-    try:
-        code = subprocess.call(command, env=workbench_environment())
-    except KeyboardInterrupt:
-        code = EXIT_OK
-    raise typer.Exit(code)
+    sys.stderr.flush()
+    # Become the Streamlit process (no child left behind when this one is stopped or killed).
+    os.execve(command[0], command, workbench_environment())
 
 
 def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
@@ -187,6 +212,9 @@ def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
 
 def main() -> None:
     """Entry point of the console script."""
+    # pydantic's plugin discovery scans every installed package's metadata (~30 ms a start);
+    # the CLI uses no pydantic plugins.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app()
 
 
