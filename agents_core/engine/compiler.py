@@ -36,8 +36,15 @@ def _add_counts(left: dict[str, int] | None, right: dict[str, int] | None) -> di
 
 
 def state_schema(workflow: Workflow) -> type:
-    """A TypedDict of the declared fields plus the bookkeeping channels."""
-    fields: dict[str, Any] = {name: Any for name in workflow.state.fields}
+    """A TypedDict of the declared fields (typed by their type strings) plus the bookkeeping channels.
+
+    Values are checked where they enter (run inputs, node outputs against their
+    pydantic output models); the annotations make the graph's own schema
+    (``get_input_jsonschema``) describe the workflow's state.
+    """
+    from agents_core.engine.state import state_fields
+
+    fields: dict[str, Any] = {name: spec.type.python_type() for name, spec in state_fields(workflow).items()}
     fields[VISITS] = Annotated[dict, _add_counts]
     fields[RECORDS] = Annotated[list, operator.add]
     return TypedDict("WorkflowState", fields)  # type: ignore[operator]
