@@ -26,6 +26,8 @@ from agents_core.errors import AgentsError, NodeError, NodeTimeoutError, Provide
 from agents_core.llm.settings import ResolvedLLM, resolve_llm
 
 MAX_TOOL_ROUNDS = 6
+#: Finish reasons with which a provider refuses to answer (Gemini's names); retrying does not help.
+BLOCKED_FINISH_REASONS = {"SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
 TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _TRANSIENT_NAMES = ("Timeout", "ConnectError", "Connection", "RemoteProtocolError", "ServiceUnavailable", "RateLimit")
 
@@ -148,6 +150,19 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def _check_not_blocked(reply: Any, plan: NodePlan) -> None:
+    """A reply the provider blocked is an error naming the node, not an empty output."""
+    if reply is None or getattr(reply, "tool_calls", None) or getattr(reply, "text", ""):
+        return
+    reason = str((getattr(reply, "response_metadata", None) or {}).get("finish_reason") or "").upper()
+    reason = reason.rsplit(".", 1)[-1]
+    if reason in BLOCKED_FINISH_REASONS:
+        raise ProviderError(
+            f"node {plan.id!r}: the {plan.llm.provider} model refused to answer (finish reason {reason}).",
+            "Rephrase the prompt or its inputs; the provider's content filters blocked the reply.",
+        )
+
+
 @dataclass
 class _Usage:
     input_tokens: int = 0
@@ -180,6 +195,7 @@ async def _run_tools(model: Any, plan: NodePlan, messages: list[Any], usage: _Us
     for _ in range(MAX_TOOL_ROUNDS):
         reply = await _call(bound.ainvoke(messages), plan)
         usage.add(reply)
+        _check_not_blocked(reply, plan)
         messages = [*messages, reply]
         if not getattr(reply, "tool_calls", None):
             return messages
@@ -214,6 +230,7 @@ async def _attempt(model: Any, plan: NodePlan, prompt: str, feedback: list[Any],
         else:
             reply = await _call(model.ainvoke(messages), plan)
             usage.add(reply)
+        _check_not_blocked(reply, plan)
         return reply.text, reply.text
     method = structured_output_method(plan.llm)
     options = {"include_raw": True} | ({"method": method} if method else {})
@@ -221,6 +238,7 @@ async def _attempt(model: Any, plan: NodePlan, prompt: str, feedback: list[Any],
     result = await _call(runnable.ainvoke(messages), plan)
     raw = result.get("raw")
     usage.add(raw)
+    _check_not_blocked(raw, plan)
     raw_text = _raw_text(raw)
     parsed = result.get("parsed")
     if parsed is None or result.get("parsing_error") is not None:

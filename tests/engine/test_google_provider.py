@@ -8,6 +8,7 @@ and what actually went over the wire.
 from __future__ import annotations
 
 import copy
+import json
 import types
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from agents_core.engine.runner import run_workflow
 from agents_core.errors import ProviderError
 from tests.stubs.gemini import (
     GeminiStub,
+    Reply,
     delayed,
     error_reply,
     function_call_reply,
@@ -374,6 +376,21 @@ def test_client_error_is_not_retried(gemini_stub: GeminiStub) -> None:
     assert result.error is not None and result.error.node == "answer"
     assert "400" in result.error.message
     assert result.nodes[0].retries == 0
+
+
+def test_a_reply_blocked_by_safety_filters_fails_the_node_without_retry(gemini_stub: GeminiStub) -> None:
+    blocked = {
+        "candidates": [{"content": {"parts": [], "role": "model"}, "finishReason": "SAFETY", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 0, "totalTokenCount": 5},
+    }
+    gemini_stub.push(Reply(body=json.dumps(blocked).encode()), text_reply("never sent"))
+
+    result = run_workflow(one_node(gemini_stub.url, max_retries=3), {"question": "q"})
+
+    assert not result.ok and result.outputs == {}
+    assert result.error is not None and result.error.node == "answer"
+    assert "refused to answer (finish reason SAFETY)" in result.error.message
+    assert len(gemini_stub.requests) == 1 and result.nodes[0].retries == 0
 
 
 def test_connection_refused_is_retried_then_reported(gemini_stub: GeminiStub) -> None:
