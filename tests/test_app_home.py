@@ -10,30 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agents_core.workspace import WORKSPACE_ENV, list_workflows, workflow_status
+from tests.samples import BROKEN_WORKFLOW
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = str(REPO_ROOT / "app.py")  # AppTest resolves relative paths against this file's folder
 RUN_TIMEOUT = 60
-
-BROKEN_WORKFLOW = """\
-schema_version: "1.0"
-flow:
-  name: broken_flow
-  description: A workflow with two mistakes.
-state:
-  fields:
-    topic: {type: str, required: true}
-nodes:
-  - id: write
-    prompt: "Write about {state.subject}"
-    tools: [no_such_tool]
-    outputs: [topic]
-edges:
-  - {from: START, to: write}
-  - {from: write, to: END}
-config:
-  llm: {provider: local}
-"""
 
 
 def _run_home(monkeypatch: pytest.MonkeyPatch, workspace: Path | str) -> AppTest:

@@ -21,6 +21,7 @@ from agents_core.engine.store import STORE_DIR, STORE_ENV, STORE_FILE, RunStore
 from agents_core.llm.registry import get_provider, register_provider
 from agents_core.workspace import WORKSPACE_ENV, list_workflows
 from tests.fakes import Script, scripted_provider
+from tests.samples import BROKEN_WORKFLOW
 from workbench.run_form import AS_CONFIGURED
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -52,21 +53,6 @@ edges:
   - {from: answer, to: END}
 config:
   llm: {provider: local}
-"""
-BROKEN = """\
-schema_version: "1.0"
-flow: {name: broken_flow}
-state:
-  fields:
-    topic: {type: str, required: true}
-nodes:
-  - id: write
-    prompt: "Write about {state.subject}"
-    tools: [no_such_tool]
-    outputs: [topic]
-edges:
-  - {from: START, to: write}
-  - {from: write, to: END}
 """
 
 
@@ -184,7 +170,7 @@ def test_every_type_gets_its_widget(workspace: Path) -> None:
 
 
 def test_invalid_workflow_shows_its_error_count_and_points_to_the_editor(workspace: Path) -> None:
-    (workspace / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    (workspace / "broken.yaml").write_text(BROKEN_WORKFLOW, encoding="utf-8")
     at = _choose(_run_page(), "broken.yaml")
     assert any("broken.yaml has 2 errors" in text for text in _errors(at)), _errors(at)
     assert not [b for b in at.button if b.key == RUN_BUTTON]

@@ -9,6 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 
 from agents_core.workspace import workflow_status
+from tests.samples import BROKEN_WORKFLOW
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_WORKFLOWS = [
@@ -20,26 +21,6 @@ EXAMPLE_WORKFLOWS = [
     "user_profile",
 ]
 TIMEOUT = 15_000
-
-BROKEN_WORKFLOW = """\
-schema_version: "1.0"
-flow:
-  name: broken_flow
-  description: A workflow with two mistakes, for the Home page test.
-state:
-  fields:
-    topic: {type: str, required: true}
-nodes:
-  - id: write
-    prompt: "Write about {state.subject}"
-    tools: [no_such_tool]
-    outputs: [topic]
-edges:
-  - {from: START, to: write}
-  - {from: write, to: END}
-config:
-  llm: {provider: local}
-"""
 
 
 def _workflow_row(page: Page, name: str) -> Locator:
