@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from agents_core.config.models import Workflow
 from agents_core.config.validator import validate_workflow
 from agents_core.errors import ValidationFailed
 
 
-def load_workflow(source: str | os.PathLike[str]) -> Workflow:
+def load_workflow(source: str | os.PathLike[str] | dict[str, Any]) -> Workflow:
     """Read and validate a workflow; raise :class:`ValidationFailed` carrying all problems.
 
     Warnings do not stop loading; they stay available through

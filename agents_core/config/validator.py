@@ -120,7 +120,7 @@ def validate_workflow(source: str | os.PathLike[str] | dict[str, Any], *, file: 
     A ``Path`` (or a one-line string ending in .yaml/.yml/.json) is read from
     disk; any other string is taken as the file's text.
     """
-    if isinstance(source, os.PathLike) or _looks_like_path(source):
+    if isinstance(source, os.PathLike) or looks_like_path(source):
         return validate_file(source)  # type: ignore[arg-type]
     if isinstance(source, dict):
         import json
@@ -129,7 +129,8 @@ def validate_workflow(source: str | os.PathLike[str] | dict[str, Any], *, file: 
     return validate_text(source, file)
 
 
-def _looks_like_path(source: Any) -> bool:
+def looks_like_path(source: Any) -> bool:
+    """A one-line string ending in a workflow extension is a file name, not workflow text."""
     return isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(WORKFLOW_EXTENSIONS)
 
 

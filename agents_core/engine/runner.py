@@ -16,7 +16,6 @@ import queue
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 from agents_core.config.models import Workflow
@@ -45,13 +44,18 @@ LOCAL_FALLBACK_NOTICE = (
 def _load(source: Any) -> tuple[Workflow, str, str | None]:
     """A validated workflow, its text, and its file name (if it came from one)."""
     from agents_core.config.loader import read_source
+    from agents_core.config.validator import looks_like_path
     from agents_core.workflow import load_workflow
 
     if isinstance(source, Workflow):
         return source, source.model_dump_json(by_alias=True, exclude_none=True), None
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source and Path(source).exists()):
+    if isinstance(source, os.PathLike) or looks_like_path(source):
         text = read_source(source)
         return load_workflow(source), text, str(source)
+    if isinstance(source, Mapping):
+        import json
+
+        return load_workflow(dict(source)), json.dumps(source, indent=2, default=str), None
     return load_workflow(source), str(source), None
 
 
