@@ -1,4 +1,4 @@
-"""Home page of the workbench: the workspace, its workflows with their status, provider readiness.
+"""Home page of the workbench: the workspace, its workflows with their status, recent runs, providers.
 
 Run with ``make run``, ``configurable-agents ui`` or
 ``streamlit run app.py -- --workspace DIR``. Pages lay out widgets only;
@@ -8,10 +8,12 @@ everything they show comes from ``agents_core``.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
+from agents_core.engine.store import RunStore, default_store_path
 from agents_core.providers_status import readiness
 from agents_core.workspace import WorkflowStatus, workflow_status
 from workbench.page import current_workspace, markdown_escape, setup_page
@@ -49,6 +51,18 @@ else:
     st.markdown("\n".join(rows))
     invalid = sum(1 for s in statuses if s.errors)
     st.caption(f"{len(statuses)} workflows, {invalid} with errors.")
+
+st.subheader("Recent runs")
+store_path = default_store_path(workspace.root)
+runs = RunStore(store_path).recent(8) if store_path.exists() else []
+if not runs:
+    st.caption("No runs yet in this workspace. Start one on the Run page or with `configurable-agents run`.")
+else:
+    table = ["| Run | Workflow | Status | Started |", "|---|---|---|---|"]
+    for info in runs:
+        started = datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M")
+        table.append(f"| {info.run_id} | {markdown_escape(info.workflow_name)} | {info.status} | {started} |")
+    st.markdown("\n".join(table))
 
 st.subheader("Providers and tools")
 table = ["| Name | Kind | Ready | Details |", "|---|---|---|---|"]

@@ -88,3 +88,21 @@ def test_missing_workspace_shows_an_error_not_an_exception(tmp_path: Path, monke
     assert str(missing) in at.error[0].value
     assert WORKSPACE_ENV in at.error[0].value  # the hint says how to choose another folder
     assert not [s for s in at.subheader if s.value == "Workflows"]  # the page stopped there
+
+
+def test_home_lists_recent_runs_of_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents_core.engine.store import RunStore, default_store_path
+
+    workspace = tmp_path / "ws"
+    shutil.copytree(REPO_ROOT / "examples", workspace)
+    monkeypatch.delenv("AGENTS_RUN_STORE", raising=False)
+    at = _run_home(monkeypatch, workspace)
+    assert any("No runs yet" in caption.value for caption in at.caption)
+    assert not default_store_path(workspace).exists()  # looking does not create a store
+
+    store = RunStore(default_store_path(workspace))
+    store.create("run123abc", "article_writer", None, "text", {}, {})
+    store.finish("run123abc", "failed", "node 'write' failed")
+    at = _run_home(monkeypatch, workspace)
+    tables = [m.value for m in at.markdown if m.value.startswith("| Run |")]
+    assert len(tables) == 1 and "| run123abc | article_writer | failed |" in tables[0]
