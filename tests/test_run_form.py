@@ -24,10 +24,7 @@ from workbench.run_form import (
     AS_CONFIGURED,
     FormField,
     collect,
-    describe_type,
-    example_value,
     form_fields,
-    mismatch,
     overrides,
     provider_options,
     widget_kind,
@@ -126,9 +123,9 @@ def test_example_files_give_the_expected_forms() -> None:
 
 
 def test_describe_and_example_follow_the_type_tree() -> None:
-    assert describe_type(parse_type("dict[str, list[int]]")) == "dict[str, list[int]]"
-    assert example_value(parse_type("dict[str, list[int]]")) == {"key": [1]}
-    assert example_value(parse_type("dict[int, str]")) == {"1": "text"}
+    assert parse_type("dict[str, list[int]]").describe() == "dict[str, list[int]]"
+    assert parse_type("dict[str, list[int]]").example() == {"key": [1]}
+    assert parse_type("dict[int, str]").example() == {"1": "text"}
 
 
 # --------------------------------------------------------------------------- values back into inputs
@@ -227,14 +224,14 @@ def test_every_json_rejection_is_one_check_inputs_would_make(all_kinds) -> None:
     extra = parse_type("object")
     for value in ([1], {"size": 2}, {"size": "2"}, {"nope": 1}, {"inner": {"ok": True}}):
         field = _by_name(form_fields(all_kinds))["extra"]
-        form_says_ok = mismatch(field.type, value, "extra") is None
+        form_says_ok = field.type.mismatch(value, "extra") is None
         try:
             check_inputs(all_kinds, {"count": 1, "name": "a", "extra": value})
             engine_says_ok = True
         except InputError:
             engine_says_ok = False
         assert form_says_ok == engine_says_ok, value
-    assert mismatch(extra, {"any": [1, {"x": None}]}, "x") is None
+    assert extra.mismatch({"any": [1, {"x": None}]}, "x") is None
 
 
 # --------------------------------------------------------------------------- provider and model

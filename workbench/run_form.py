@@ -68,41 +68,6 @@ def widget_kind(type_: TypeRef) -> WidgetKind:
     return _SIMPLE_KINDS.get(type_.name, "json")
 
 
-def describe_type(type_: TypeRef) -> str:
-    """A type as a person reads it; objects show their sub-fields: ``object{name: str, age: int}``."""
-    if type_.name == "object" and type_.fields is not None:
-        inner = ", ".join(f"{name}: {describe_type(sub)}" for name, sub in type_.fields)
-        return f"object{{{inner}}}"
-    if type_.args:
-        return f"{type_.name}[{', '.join(describe_type(arg) for arg in type_.args)}]"
-    return type_.name
-
-
-def example_value(type_: TypeRef) -> Any:
-    """A small value of ``type_`` (the JSON placeholder and the fix in error hints)."""
-    name = type_.name
-    if name == "str":
-        return "text"
-    if name == "int":
-        return 1
-    if name == "float":
-        return 0.5
-    if name == "bool":
-        return True
-    if name == "list":
-        return [example_value(type_.args[0])] if type_.args else ["a", "b"]
-    if name == "dict":
-        if not type_.args:
-            return {"key": "value"}
-        key = {"str": "key", "int": "1", "float": "0.5", "bool": "true"}.get(type_.args[0].name, "key")
-        return {key: example_value(type_.args[1])}
-    if name == "object":
-        if type_.fields is None:
-            return {"key": "value"}
-        return {field: example_value(sub) for field, sub in type_.fields}
-    return None
-
-
 def _writers(workflow: Workflow) -> dict[str, tuple[str, ...]]:
     writers: dict[str, list[str]] = {}
     for node in workflow.nodes:
@@ -126,7 +91,7 @@ def _initial(spec: FieldSpec, kind: WidgetKind) -> Any:
 
 def _help(spec: FieldSpec, written_by: tuple[str, ...]) -> str:
     parts = [spec.description.strip()] if spec.description.strip() else []
-    parts.append(f"Type: {describe_type(spec.type)}.")
+    parts.append(f"Type: {spec.type.describe()}.")
     if spec.required:
         parts.append("Required.")
     elif spec.has_default:
@@ -151,64 +116,16 @@ def form_fields(workflow: Workflow) -> list[FormField]:
                 required=spec.required,
                 initial=_initial(spec, kind),
                 help=_help(spec, written_by),
-                placeholder=json.dumps(example_value(spec.type), ensure_ascii=False) if kind == "json" else "",
+                placeholder=json.dumps(spec.type.example(), ensure_ascii=False) if kind == "json" else "",
                 written_by=written_by,
             )
         )
     return fields
 
 
-def mismatch(type_: TypeRef, value: Any, where: str) -> str | None:
-    """Where ``value`` first differs from ``type_`` (``profile.age must be int, not str``), or None.
-
-    Mirrors ``TypeRef.accepts`` so that the message points inside nested JSON.
-    """
-    if type_.accepts(value):
-        return None
-    name = type_.name
-    if name == "list" and isinstance(value, list) and type_.args:
-        for index, item in enumerate(value):
-            found = mismatch(type_.args[0], item, f"{where}[{index}]")
-            if found:
-                return found
-    if name == "dict" and isinstance(value, Mapping) and type_.args:
-        key_type, value_type = type_.args
-        for key, item in value.items():
-            if key_type.name != "str" and not key_type.accepts(key):
-                return f"{where} has the key {key!r}; its keys must be {key_type}."
-            found = mismatch(value_type, item, f"{where}[{json.dumps(key)}]")
-            if found:
-                return found
-    if name == "object" and isinstance(value, Mapping) and type_.fields is not None:
-        declared = dict(type_.fields)
-        for key, item in value.items():
-            if key not in declared:
-                return f"{where} has no sub-field {key!r}; its sub-fields are: {', '.join(declared)}."
-            found = mismatch(declared[key], item, f"{where}.{key}")
-            if found:
-                return found
-    shown = json.dumps(value, ensure_ascii=False)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    return f"{where} must be {describe_type(type_)}, not {_json_kind(value)} ({shown})."
-
-
-def _json_kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
 def parse_json_field(field: FormField, text: str) -> Any:
     """The value of a JSON field, or a :class:`FieldError` naming the field (raised)."""
-    example = json.dumps(example_value(field.type), ensure_ascii=False)
+    example = json.dumps(field.type.example(), ensure_ascii=False)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -216,12 +133,12 @@ def parse_json_field(field: FormField, text: str) -> Any:
             FieldError(
                 field.name,
                 f"{field.name}: the JSON is malformed at line {exc.lineno}, column {exc.colno} ({exc.msg}).",
-                f"Write {describe_type(field.type)} as JSON, e.g. {example}",
+                f"Write {field.type.describe()} as JSON, e.g. {example}",
             )
         ) from None
-    problem = mismatch(field.type, value, field.name)
+    problem = field.type.mismatch(value, field.name)
     if problem:
-        raise _Invalid(FieldError(field.name, problem, f"Write {describe_type(field.type)} as JSON, e.g. {example}"))
+        raise _Invalid(FieldError(field.name, problem, f"Write {field.type.describe()} as JSON, e.g. {example}"))
     return value
 
 

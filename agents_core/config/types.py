@@ -10,6 +10,7 @@ Python types for the engine.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -103,6 +104,60 @@ class TypeRef:
             return True
         return False
 
+    def mismatch(self, value: Any, where: str) -> str | None:
+        """Where ``value`` first departs from this type (``profile.age must be int, not a string ("old")``).
+
+        ``None`` when the value fits (exactly when :meth:`accepts` is true); the
+        message points inside nested lists, dicts and objects.
+        """
+        if self.accepts(value):
+            return None
+        if self.name == "list" and isinstance(value, list) and self.args:
+            for index, item in enumerate(value):
+                if found := self.args[0].mismatch(item, f"{where}[{index}]"):
+                    return found
+        if self.name == "dict" and isinstance(value, Mapping) and self.args:
+            key_type, value_type = self.args
+            for key, item in value.items():
+                if not _key_ok(key_type, key):
+                    return f"{where} has the key {key!r}; its keys must be {key_type}."
+                if found := value_type.mismatch(item, f"{where}[{json.dumps(key)}]"):
+                    return found
+        if self.name == "object" and isinstance(value, Mapping) and self.fields is not None:
+            declared = dict(self.fields)
+            for key, item in value.items():
+                if key not in declared:
+                    return f"{where} has no sub-field {key!r}; its sub-fields are: {', '.join(declared)}."
+                if found := declared[key].mismatch(item, f"{where}.{key}"):
+                    return found
+        shown = json.dumps(value, ensure_ascii=False, default=str)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        return f"{where} must be {self.describe()}, not {_json_kind(value)} ({shown})."
+
+    def describe(self) -> str:
+        """The type as a person reads it; objects show their sub-fields: ``object{name: str, age: int}``."""
+        if self.name == "object" and self.fields is not None:
+            return "object{" + ", ".join(f"{name}: {sub.describe()}" for name, sub in self.fields) + "}"
+        if self.args:
+            return f"{self.name}[{', '.join(arg.describe() for arg in self.args)}]"
+        return self.name
+
+    def example(self) -> Any:
+        """A small value of this type, for placeholders and the fix in error hints."""
+        simple: dict[str, Any] = {"str": "text", "int": 1, "float": 0.5, "bool": True}
+        if self.name in simple:
+            return simple[self.name]
+        if self.name == "list":
+            return [self.args[0].example()] if self.args else ["a", "b"]
+        if self.name == "dict":
+            if not self.args:
+                return {"key": "value"}
+            key = {"str": "key", "int": "1", "float": "0.5", "bool": "true"}.get(self.args[0].name, "key")
+            return {key: self.args[1].example()}
+        if self.name == "object":
+            return {"key": "value"} if self.fields is None else {name: sub.example() for name, sub in self.fields}
+        return None
+
     def can_store_in(self, target: TypeRef) -> bool:
         """Whether every value of this type is a valid value of ``target``."""
         if target.name == "any" or self.name == "any":
@@ -170,6 +225,20 @@ def _key_ok(key_type: TypeRef, key: Any) -> bool:
     if key_type.name == "str":
         return isinstance(key, str)
     return key_type.accepts(key)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
 
 
 def suggest_type(name: str) -> str | None:

@@ -86,7 +86,8 @@ def parse_text_value(field: FieldSpec, text: str) -> Any:
             raise ValueError(text)
         return json.loads(text)
     except (ValueError, json.JSONDecodeError):
-        example = {"int": "3", "float": "0.5", "bool": "true", "list": '["a", "b"]'}.get(kind, '{"key": "value"}')
+        value = field.type.example()
+        example = value if isinstance(value, str) else json.dumps(value)
         raise InputError(
             f"input {field.name!r} must be {field.type}; {text!r} is not.",
             f"Example: --input {field.name}={example}",
@@ -115,11 +116,9 @@ def check_inputs(workflow: Workflow, inputs: Mapping[str, Any], *, from_text: bo
             value = parse_text_value(field, value)
         if field.type.name == "float" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not field.type.accepts(value):
-            raise InputError(
-                f"input {name!r} must be {field.type}, not {type(value).__name__} ({value!r:.60}).",
-                f"Give a value of type {field.type}.",
-            )
+        problem = field.type.mismatch(value, f"input {name}")
+        if problem:
+            raise InputError(problem, f"Example of {field.type}: {json.dumps(field.type.example())}")
         state[name] = value
     return state
 

@@ -283,7 +283,8 @@ def test_text_inputs_are_parsed_by_their_declared_type(tmp_path):
     assert state["profile"]["age"] == 36 and state["suggestions"] == ["a"]
     with pytest.raises(InputError, match="input 'suggestions' must be list\\[str\\]"):
         check_inputs(workflow, {"profile": profile, "suggestions": "[1, 2"}, from_text=True)
-    with pytest.raises(InputError, match="must be object"):
+    # The error points inside the object: the field and the sub-field that is wrong.
+    with pytest.raises(InputError, match=r"input profile\.name must be str, not a number \(3\)"):
         check_inputs(workflow, {"profile": '{"name": 3}'}, from_text=True)
 
 
