@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,25 +121,24 @@ def _status_of(error: BaseException) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def status_in_chain(error: BaseException) -> int | None:
-    """The HTTP status of an error or of the errors it wraps (clients wrap SDK errors)."""
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """An error and the errors it wraps, outermost first (clients wrap SDK errors)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        status = _status_of(current)
-        if status is not None:
-            return status
+        yield current
         current = current.__cause__ or current.__context__
-    return None
+
+
+def status_in_chain(error: BaseException) -> int | None:
+    """The HTTP status of an error or of the errors it wraps."""
+    return next((status for e in _chain(error) if (status := _status_of(e)) is not None), None)
 
 
 def is_transient(error: BaseException) -> bool:
     """429, 5xx, timeouts, connection errors and invalid structured output are worth retrying."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(error):
         if isinstance(current, InvalidStructuredOutput | TimeoutError | asyncio.TimeoutError | ConnectionError):
             return True
         status = _status_of(current)
@@ -146,7 +146,6 @@ def is_transient(error: BaseException) -> bool:
             return status in TRANSIENT_STATUS
         if any(part in type(current).__name__ for part in _TRANSIENT_NAMES):
             return True
-        current = current.__cause__ or current.__context__
     return False
 
 
