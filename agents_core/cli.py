@@ -13,13 +13,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 if TYPE_CHECKING:
     from agents_core.config.validator import ValidationReport
-    from agents_core.errors import AgentsError
+    from agents_core.errors import AgentsError, Problem
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -56,32 +56,17 @@ def validate(
     raise typer.Exit(EXIT_OK if passed else EXIT_INVALID)
 
 
-def _wants_colour() -> bool:
-    """Colour on a terminal (or with FORCE_COLOR), never with NO_COLOR; plain text costs no rich import."""
+def _wants_colour(stream: Any = None) -> bool:
+    """Colour on a terminal (or with FORCE_COLOR), never with NO_COLOR."""
     if os.environ.get("NO_COLOR"):
         return False
-    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
+    return bool(os.environ.get("FORCE_COLOR")) or (stream or sys.stdout).isatty()
 
 
 def _print_reports(reports: list[ValidationReport], strict: bool) -> None:
-    if not _wants_colour():
-        _print_reports_plain(reports, strict)
-        return
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(highlight=False, soft_wrap=True)
-    colours = {"error": "bold red", "warning": "yellow"}
-    for report in reports:
-        for problem in report.problems:
-            line = Text(f"{report.file}:{problem.line}:{problem.column}: ", style="bold")
-            line.append(f"{problem.severity} {problem.code}: ", style=colours[problem.severity])
-            line.append(problem.message)
-            console.print(line)
-            if problem.hint:
-                console.print(Text(f"    hint: {problem.hint}", style="dim"))
     failed, summary = _summary(reports, strict)
-    console.print(Text(summary, style="bold red" if failed else "bold green"))
+    problems = [problem for report in reports for problem in report.problems]
+    _write_problems(problems, closing=(summary, "bold red" if failed else "bold green"))
 
 
 def _summary(reports: list[ValidationReport], strict: bool) -> tuple[bool, str]:
@@ -95,17 +80,36 @@ def _summary(reports: list[ValidationReport], strict: bool) -> tuple[bool, str]:
     return False, f"{checked}: all valid ({counts})"
 
 
-def _print_reports_plain(reports: list[ValidationReport], strict: bool) -> None:
-    lines = []
-    for report in reports:
-        for problem in report.problems:
-            lines.append(
-                f"{report.file}:{problem.line}:{problem.column}: {problem.severity} {problem.code}: {problem.message}"
-            )
-            if problem.hint:
-                lines.append(f"    hint: {problem.hint}")
-    lines.append(_summary(reports, strict)[1])
-    sys.stdout.write("\n".join(lines) + "\n")
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+
+
+def _write_problems(problems: list[Problem], *, closing: tuple[str, str], stderr: bool = False) -> None:
+    """Problems in the compiler style ``file:line:col: severity CODE: message`` plus hints, then a closing line.
+
+    Coloured with rich on a terminal; plain text otherwise (and then rich is never imported).
+    """
+    lines: list[list[tuple[str, str]]] = []
+    for p in problems:
+        lines.append(
+            [
+                (f"{p.file}:{p.line}:{p.column}: ", "bold"),
+                (f"{p.severity} {p.code}: ", _SEVERITY_STYLE[p.severity]),
+                (p.message, ""),
+            ]
+        )
+        if p.hint:
+            lines.append([(f"    hint: {p.hint}", "dim")])
+    lines.append([closing])
+    stream = sys.stderr if stderr else sys.stdout
+    if not _wants_colour(stream):
+        stream.write("".join("".join(text for text, _ in line) + "\n" for line in lines))
+        return
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    for line in lines:
+        console.print(Text.assemble(*line))
 
 
 @app.command()
@@ -155,17 +159,7 @@ def _validated(file: Path) -> ValidationReport:
 
 
 def _print_problems(exc: AgentsError) -> None:
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    for problem in exc.problems:
-        console.print(
-            Text(
-                f"{problem.file}:{problem.line}:{problem.column}: {problem.severity} {problem.code}: {problem.message}"
-            )
-        )
-    console.print(Text(f"error: {exc.message} {exc.hint}".strip(), style="bold red"))
+    _write_problems(exc.problems, closing=(f"error: {exc.message} {exc.hint}".strip(), "bold red"), stderr=True)
 
 
 @app.command()
