@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agents_core.config.annotations import ace_annotations, nodes_with_problems, problem_rows
 from agents_core.errors import Problem
+from workbench.annotations import ace_annotations, nodes_with_problems, problem_rows
 
 
 def problem(code, line, column, severity="error", path="", hint="fix it"):

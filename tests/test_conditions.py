@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents_core.engine.conditions import (
+from agents_core.config.conditions import (
     BoolOp,
     Compare,
     ConditionEvalError,

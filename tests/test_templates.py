@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents_core.engine.templates import Placeholder, TemplateRenderError, parse_template, render
+from agents_core.config.templates import Placeholder, TemplateRenderError, parse_template, render
 
 
 def test_placeholders_are_listed_with_offsets_and_kinds():

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from agents_core.config.annotations import ace_annotations, nodes_with_problems, problem_rows
 from agents_core.config.flowchart import build_flow_graph, to_dot
 from agents_core.config.validator import ValidationReport, validate_text
+from workbench.annotations import ace_annotations, nodes_with_problems, problem_rows
 
 
 @dataclass(frozen=True)

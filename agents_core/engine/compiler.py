@@ -14,8 +14,8 @@ import operator
 from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
 
+from agents_core.config.conditions import ConditionEvalError, Default, evaluate, parse_condition
 from agents_core.config.models import Workflow
-from agents_core.engine.conditions import ConditionEvalError, Default, evaluate, parse_condition
 from agents_core.engine.events import NodeFailed, NodeFinished, NodeStarted, RunErrorInfo
 from agents_core.engine.node import NodePlan, execute_node
 from agents_core.errors import RunError

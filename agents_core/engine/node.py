@@ -19,10 +19,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents_core.config.models import Node, Workflow
+from agents_core.config.templates import ParsedTemplate, TemplateRenderError, parse_template, render
 from agents_core.config.types import parse_type
 from agents_core.engine.events import NodeRecord
 from agents_core.engine.state import state_fields
-from agents_core.engine.templates import ParsedTemplate, TemplateRenderError, parse_template, render
 from agents_core.errors import AgentsError, NodeError, NodeTimeoutError, ProviderError
 from agents_core.llm.settings import ResolvedLLM, resolve_llm
 

@@ -13,11 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents_core.config.loader import PathKey, format_path
-from agents_core.config.rules.context import Context, did_you_mean, known
-from agents_core.config.rules.nodes import check_state_path
-from agents_core.config.types import TypeRef
-from agents_core.engine.conditions import (
+from agents_core.config.conditions import (
     Compare,
     ConditionSyntaxError,
     Default,
@@ -26,6 +22,10 @@ from agents_core.engine.conditions import (
     iter_nodes,
     parse_condition,
 )
+from agents_core.config.loader import PathKey, format_path
+from agents_core.config.rules.context import Context, did_you_mean, known
+from agents_core.config.rules.nodes import check_state_path
+from agents_core.config.types import TypeRef
 
 START, END = "START", "END"
 _SCALARS = {"str": str, "int": int, "float": float, "bool": bool}

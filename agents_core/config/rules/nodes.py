@@ -8,8 +8,8 @@ from typing import Any
 from agents_core.config.loader import PathKey
 from agents_core.config.rules.context import Context, did_you_mean, known
 from agents_core.config.rules.state import parse_type_at
+from agents_core.config.templates import parse_template
 from agents_core.config.types import TypeRef
-from agents_core.engine.templates import parse_template
 from agents_core.tools.registry import tool_names
 
 RESERVED_NODE_IDS = ("START", "END")

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agents_core.engine.templates import TemplateRenderError, resolve_path
+from agents_core.config.templates import TemplateRenderError, resolve_path
 
 
 class ConditionSyntaxError(ValueError):

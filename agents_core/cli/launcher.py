@@ -15,7 +15,7 @@ from pathlib import Path
 from agents_core.errors import AgentsError
 from agents_core.workspace import resolve_workspace
 
-APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 QUIET_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
