@@ -27,6 +27,7 @@ def run(
 ) -> None:
     """Run a workflow with live per-node progress (or resume a failed run)."""
     from agents_core.cli.run_progress import collect_inputs, execute, print_result
+    from agents_core.cli.terminal import neutralise
     from agents_core.errors import AgentsError, ValidationFailed
 
     try:
@@ -43,5 +44,5 @@ def run(
         print_problems(exc)
         raise typer.Exit(EXIT_INVALID) from None
     except AgentsError as exc:
-        fail(f"{exc.message} {exc.hint}".strip())
+        fail(neutralise(f"{exc.message} {exc.hint}".strip()))
     raise typer.Exit(EXIT_OK if result.ok else EXIT_RUN_FAILED)
