@@ -19,7 +19,9 @@ def run(
     inputs: Annotated[
         list[str] | None, typer.Option("--input", "-i", help="An input as name=value (typed by the state field).")
     ] = None,
-    input_file: Annotated[Path | None, typer.Option("--input-file", help="A JSON object of inputs.")] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input-file", help="A JSON object of inputs (UTF-8, at most 10 MiB).")
+    ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Use this provider for every node.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Use this model for every node.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the result.")] = False,
