@@ -65,6 +65,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E-ROUTE-DEFAULT-POSITION": ("error", "a default route that is not last"),
     "E-PARALLEL-BRANCH-EDGE": ("error", "a parallel branch with an edge of its own"),
     "E-PARALLEL-CONFLICT": ("error", "parallel branches that write the same field"),
+    "E-EDGE-SEED-LOOP": ("error", "a seed-style `loop:` edge (a loop here is a route going back)"),
+    "E-EDGE-SEED-FORK": ("error", "a seed-style fork `to: [a, b]` (a fan-out here is `parallel` + `join`)"),
     # 6. Providers
     "W-PROVIDER-UNKNOWN": ("warning", "a provider that is not registered"),
     "W-MODEL-UNKNOWN": ("warning", "a model name the provider does not list"),

@@ -7,7 +7,7 @@ Grammar (lowest precedence first)::
     and_expr   := not_expr ('and' not_expr)*
     not_expr   := 'not' not_expr | comparison
     comparison := operand (('==' | '!=' | '<' | '<=' | '>' | '>=') operand)?
-    operand    := '{state.a.b}' | string | number | 'true' | 'false' | 'null'
+    operand    := '{state.a.b}' | 'state.a.b' | string | number | 'true' | 'false' | 'null'
                 | '(' or_expr ')'
 
 Every AST node keeps the offset of its first character, so the validator can
@@ -87,6 +87,7 @@ _TOKENS = re.compile(
     r"""
     (?P<space>\s+)
   | (?P<ref>\{state(?:\.[A-Za-z_][A-Za-z0-9_]*)+\})
+  | (?P<bareref>state(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?![A-Za-z0-9_.]))
   | (?P<brace>\{[^}]*\}?)
   | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
@@ -130,11 +131,27 @@ def _tokenize(text: str) -> list[_Token]:
         if kind == "word" and value not in _KEYWORDS:
             if value in _WORD_HINTS:
                 hint = f"Write {_WORD_HINTS[value]!r}."
+            elif value == "state":
+                hint = _state_word_hint(text, match.end())
             else:
                 hint = f"Refer to a state field as {{state.{value}}}, or quote a string: '{value}'."
             raise ConditionSyntaxError(f"{value!r} is not a value or keyword.", offset, hint)
+        if kind == "bareref":
+            kind = "ref"  # the seed's form `state.score`, without braces
         tokens.append(_Token(kind if kind != "word" else value, value, offset))
     return tokens
+
+
+_AFTER_STATE = re.compile(r"\s*(?:\.\s*|\[\s*['\"]?)([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _state_word_hint(text: str, end: int) -> str:
+    """The hint for a lone ``state`` word: name the field the user seems to mean (``state .x``, ``state['x']``)."""
+    match = _AFTER_STATE.match(text, end)
+    if match:
+        field = match.group(1)
+        return f"Refer to the field as {{state.{field}}} (or state.{field}), with no spaces or brackets."
+    return "Name a field: {state.field} or state.field."
 
 
 # -- parser --------------------------------------------------------------------
@@ -209,7 +226,7 @@ class _Parser:
         token = self.take()
         kind = token.kind
         if kind == "ref":
-            return StateRef(tuple(token.text[1:-1].split(".")[1:]), token.offset, token.text)
+            return StateRef(tuple(token.text.strip("{}").split(".")[1:]), token.offset, token.text)
         if kind == "string":
             return Literal(_unquote(token.text), token.offset)
         if kind == "number":

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents_core.config.models import Node, Workflow
 from agents_core.config.templates import ParsedTemplate, TemplateRenderError, parse_template, render
-from agents_core.config.types import parse_type
+from agents_core.config.types import object_type, parse_type
 from agents_core.engine.events import NodeRecord
 from agents_core.engine.faults import chain, describe_transient, status_in_chain
 from agents_core.engine.state import state_fields
@@ -63,7 +63,9 @@ def _output_model(node: Node, workflow: Workflow) -> tuple[type[BaseModel] | Non
         for field in schema.fields or []:
             declared = parse_type(field.type)
             target = types.get(field.name)
-            if declared.name == "object" and target is not None and target.type.fields is not None:
+            if declared.name == "object" and field.schema_:
+                declared = object_type(field.schema_)  # the output field's own schema (the seed's form)
+            elif declared.name == "object" and target is not None and target.type.fields is not None:
                 declared = target.type  # the state field's schema gives the object its shape
             fields[field.name] = (declared.python_type(), Field(description=field.description or field.name))
         return create_model(f"{node.id}_output", __config__=config, **fields), False
