@@ -140,7 +140,7 @@ def _name_parts(name: object) -> tuple[str, ...]:
 
 
 @contextmanager
-def _open_folder(root: Path, folders: Sequence[str], *, create: bool = False) -> Iterator[int]:
+def open_folder(root: Path, folders: Sequence[str], *, create: bool = False) -> Iterator[int]:
     """A descriptor of ``root/folders...``, opened one part at a time without following any link.
 
     A part that is (or has just become) a symbolic link fails with ``ELOOP``
@@ -179,7 +179,7 @@ def write_bytes_at(root: Path, parts: Sequence[str], data: bytes, *, overwrite: 
     """
     *folders, leaf = parts
     try:
-        with _open_folder(root, folders, create=True) as folder:
+        with open_folder(root, folders, create=True) as folder:
             try:
                 existing = os.stat(leaf, dir_fd=folder, follow_symlinks=False)
             except FileNotFoundError:
@@ -231,7 +231,7 @@ def read_bytes_at(root: Path, parts: Sequence[str], *, shown: str, limit: int = 
     *folders, leaf = parts
     missing = WorkspaceError(f"{shown!r} does not exist in the workspace.", "Pick a file from the list.")
     try:
-        with _open_folder(root, folders) as folder:
+        with open_folder(root, folders) as folder:
             handle = os.open(leaf, _READ_FLAGS, dir_fd=folder)
             with os.fdopen(handle, "rb") as stream:
                 info = os.fstat(stream.fileno())
