@@ -77,6 +77,11 @@ def gutter_cell(frame: Frame, line: int) -> Locator:
     return frame.locator(".ace_gutter-cell").filter(has_text=re.compile(rf"^\s*{line}\s*$"))
 
 
+def error_cell(frame: Frame, line: int) -> Locator:
+    """The gutter cell of ``line`` carrying an error mark (Ace may keep a stale unmarked copy while redrawing)."""
+    return frame.locator(".ace_gutter-cell.ace_error").filter(has_text=re.compile(rf"^\s*{line}\s*$"))
+
+
 def problem_entries(page: Page, code: str) -> Locator:
     return page.get_by_test_id("stMarkdownContainer").filter(has_text=code)
 
@@ -371,7 +376,7 @@ def test_at_1440x900_the_problems_are_beside_the_editor_and_tooltips_fit(streaml
     page.screenshot(path=str(ARTIFACTS_DIR / "editor_1440x900.png"))
 
     # The gutter tooltip of a long message stays inside the editor's frame.
-    gutter_cell(frame, 3).hover()
+    error_cell(frame, 3).hover()
     tooltip = frame.locator(".ace_tooltip")
     expect(tooltip).to_be_visible(timeout=TIMEOUT)
     tip = tooltip.bounding_box()
@@ -383,6 +388,31 @@ def test_at_1440x900_the_problems_are_beside_the_editor_and_tooltips_fit(streaml
     )
     page.screenshot(path=str(ARTIFACTS_DIR / "editor_1440x900_tooltip.png"))
     assert tip is not None
+    assert local["x"] >= 0 and local["right"] <= width, (local, width)
+    assert local["y"] >= 0 and local["bottom"] <= height, (local, height)
+
+    # ... and so does the tooltip of a problem on the editor's last visible line.
+    page.mouse.move(0, 0)
+    frame.evaluate(f"() => {{ const e = {ACE}; e.navigateFileEnd(); e.focus(); }}")
+    page.keyboard.type("\n" * 40 + "unexpected_top_level_key: 1")
+    last = ace_value(frame).count("\n") + 1
+    expect(gutter_cell(frame, last)).to_have_class(re.compile(r"\bace_error\b"), timeout=TIMEOUT)
+    frame.evaluate(f"n => {ACE}.scrollToLine(n, false, false)", last)
+    cell = error_cell(frame, last)
+    cell_box = frame.evaluate(
+        "n => { const c = [...document.querySelectorAll('.ace_gutter-cell')]"
+        ".find(c => c.textContent.trim() === String(n)); const r = c.getBoundingClientRect();"
+        " return {top: r.top, bottom: r.bottom}; }",
+        last,
+    )
+    assert cell_box["bottom"] > height - 60, (cell_box, height)  # really at the bottom of the frame
+    cell.hover()
+    expect(tooltip).to_be_visible(timeout=TIMEOUT)
+    local = frame.evaluate(
+        "() => { const r = document.querySelector('.ace_tooltip').getBoundingClientRect();"
+        " return {x: r.left, y: r.top, right: r.right, bottom: r.bottom}; }"
+    )
+    page.screenshot(path=str(ARTIFACTS_DIR / "editor_1440x900_tooltip_bottom.png"))
     assert local["x"] >= 0 and local["right"] <= width, (local, width)
     assert local["y"] >= 0 and local["bottom"] <= height, (local, height)
 
