@@ -134,7 +134,12 @@ start: Callable[[], Iterator[RunEvent]] | None = None
 if report.workflow is None:
     count = len(report.errors)
     st.error(f"{markdown_escape(name)} has {count} error{'s' * (count != 1)}; it cannot run until they are fixed.")
-    st.page_link("pages/1_Editor.py", label="Open the Editor to fix it", icon=":material/edit_note:")
+    st.page_link(
+        "pages/1_Editor.py",
+        label="Open the Editor to fix it",
+        icon=":material/edit_note:",
+        query_params={"file": name},  # the Editor opens this file, not its template
+    )
 else:
     if report.workflow.flow.description:
         st.caption(markdown_escape(report.workflow.flow.description))
