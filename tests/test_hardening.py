@@ -359,3 +359,24 @@ def test_editor_refuses_to_save_a_lone_surrogate_with_a_message(
     assert not at.exception, [e.value for e in at.exception]
     assert any("not valid Unicode" in e.value for e in at.error), [e.value for e in at.error]
     assert not (hostile_workspace / "surrogate.yaml").exists()
+
+
+def test_editor_opens_hostile_files_and_still_draws_its_text_area(
+    hostile_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = _app(monkeypatch, hostile_workspace)
+    at.switch_page("pages/1_Editor.py")
+    at.run()
+    choices = at.sidebar.selectbox(key="editor_open_choice").options
+    assert len(choices) >= 8
+    for name in choices:
+        at.sidebar.selectbox(key="editor_open_choice").select(name)
+        at.run()
+        next(b for b in at.button if b.label == "Open file").click().run()
+        discard = [b for b in at.button if b.label == "Discard changes"]
+        if discard:
+            discard[0].click().run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        assert at.session_state["editor_state"].file == name
+        components = [e for e in at.main if getattr(e, "proto", None).__class__.__name__ == "ComponentInstance"]
+        assert components, f"{name}: the editor's text area is not drawn"
