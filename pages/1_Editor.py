@@ -149,7 +149,7 @@ with right:
         st.rerun()
     col_download.download_button(
         "Download",
-        data=state.buffer.encode("utf-8"),
+        data=state.buffer.encode("utf-8", errors="replace"),  # a lone surrogate must not break the page
         file_name=state.display_name.rsplit("/", 1)[-1],
         mime="application/yaml",
         width="stretch",

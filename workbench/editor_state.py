@@ -175,6 +175,11 @@ def _write(
     state: EditorState, workspace: Workspace, name: str, *, overwrite: bool, drafts: Drafts | None = None
 ) -> Outcome:
     try:
+        state.buffer.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate pasted or handed in: no file can hold it
+        line = state.buffer.count("\n", 0, exc.start) + 1
+        return Outcome("error", f"line {line} holds a character that is not valid Unicode.", "Delete or retype it.")
+    try:
         path = workspace.write_text(name, state.buffer, overwrite=overwrite)
     except FileExists as exc:
         state.pending = {"action": "save_as", "name": name}

@@ -21,6 +21,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E-YAML-ALIAS-LIMIT": ("error", "aliases expand beyond the safety limit"),
     "E-YAML-TAG": ("error", "an unsafe or unknown YAML tag"),
     "E-YAML-MULTI-DOC": ("error", "more than one YAML document in the file"),
+    "E-YAML-TAG-VALUE": ("error", "a standard YAML tag with a value it cannot take (!!bool maybe)"),
+    "E-TEXT-ENCODING": ("error", "text that is not valid Unicode (a lone surrogate)"),
+    "E-NESTING-DEPTH": ("error", "mappings and lists nested beyond the depth limit"),
+    "E-NUMBER-TOO-LONG": ("error", "a number literal longer than the length limit"),
     # 2. Shape
     "E-SHAPE-NOT-MAPPING": ("error", "the document is not a mapping of keys"),
     "E-SHAPE-MISSING": ("error", "a required key is missing"),

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agents_core.config.limits import MAX_CONDITION_DEPTH
 from agents_core.config.templates import TemplateRenderError, resolve_path
 
 
@@ -160,6 +161,16 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0  # open parentheses and 'not's around the current position
+
+    def _deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise ConditionSyntaxError(
+                f"the condition nests parentheses and 'not' more than {MAX_CONDITION_DEPTH} levels deep.",
+                token.offset,
+                "Simplify the expression: remove redundant parentheses and double negations.",
+            )
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -210,7 +221,10 @@ class _Parser:
         token = self.peek()
         if token is not None and token.kind == "not":
             self.take()
-            return Not(self.parse_not(), token.offset)
+            self._deeper(token)
+            inner = self.parse_not()
+            self.depth -= 1
+            return Not(inner, token.offset)
         return self.parse_comparison()
 
     def parse_comparison(self) -> Node:
@@ -235,7 +249,9 @@ class _Parser:
         if kind in ("true", "false", "null"):
             return Literal({"true": True, "false": False, "null": None}[kind], token.offset)
         if kind == "paren" and token.text == "(":
+            self._deeper(token)
             inner = self.parse_or()
+            self.depth -= 1
             closing = self.take()
             if closing.text != ")":
                 raise ConditionSyntaxError(f"expected ')', found {closing.text!r}.", closing.offset, "Close the '('.")

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from agents_core.config.codes import severity_of
+from agents_core.config.limits import MAX_ALIAS_EXPANSION, MAX_FILE_BYTES, MAX_NESTING_DEPTH, MAX_NUMBER_LENGTH
 from agents_core.errors import ParseError, Problem
 
-MAX_FILE_BYTES = 1024 * 1024
-#: How many nodes may be built by re-visiting anchored nodes through aliases.
-MAX_ALIAS_EXPANSION = 10_000
+__all__ = ["MAX_ALIAS_EXPANSION", "MAX_FILE_BYTES", "LoadedDocument", "SourceMap", "Span", "load_text", "read_source"]
 
 PathKey = tuple[str | int, ...]
 
@@ -38,6 +37,10 @@ _STANDARD_TAGS = {
 }
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_NODE_TAGS = {"sequence": "tag:yaml.org,2002:seq", "mapping": "tag:yaml.org,2002:map"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Span(NamedTuple):
@@ -123,11 +126,15 @@ class LoadedDocument:
     problems: list[Problem] = field(default_factory=list)
 
 
-class _AliasLimit(Exception):
-    def __init__(self, place: tuple[int, int], message: str) -> None:
+class _LoadLimit(Exception):
+    """A safety limit was breached while building; the whole file is refused."""
+
+    def __init__(self, place: tuple[int, int], message: str, code: str = "E-YAML-ALIAS-LIMIT", hint: str = "") -> None:
         super().__init__(message)
         self.place = place
         self.message = message
+        self.code = code
+        self.hint = hint or "Expand the anchors by hand or use fewer aliases."
 
 
 def _problem(code: str, message: str, hint: str, file: str | None, line: int, column: int, path: str = "") -> Problem:
@@ -168,7 +175,14 @@ class _Builder:
         node_id = id(node)
         if node_id in self._active:
             place = (key_node.start_mark.line + 1, key_node.start_mark.column + 1) if key_node else self._place(path)
-            raise _AliasLimit(place, "an alias refers to the mapping or list that contains it")
+            raise _LoadLimit(place, "an alias refers to the mapping or list that contains it")
+        if len(path) > MAX_NESTING_DEPTH:
+            raise _LoadLimit(
+                (node.start_mark.line + 1, node.start_mark.column + 1),
+                f"mappings and lists are nested more than {MAX_NESTING_DEPTH} levels deep here",
+                "E-NESTING-DEPTH",
+                "Flatten the structure; workflow files need only a few levels.",
+            )
         if node_id in self._seen and not via_alias:
             via_alias = True
             self._alias_entry = path  # where the expansion being counted started
@@ -176,7 +190,7 @@ class _Builder:
         if via_alias:
             self._alias_budget -= 1
             if self._alias_budget < 0:
-                raise _AliasLimit(
+                raise _LoadLimit(
                     self._place(self._alias_entry), f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values"
                 )
         key_mark = (key_node or node).start_mark
@@ -203,7 +217,11 @@ class _Builder:
 
     def _check_tag(self, node: Any, path: PathKey) -> bool:
         if node.tag in _STANDARD_TAGS:
-            return True
+            expected = _NODE_TAGS.get(node.id)
+            if expected is None or node.tag == expected:
+                return True
+            self._tag_value_problem(node, path)
+            return False
         self.problems.append(
             _problem(
                 "E-YAML-TAG",
@@ -218,11 +236,48 @@ class _Builder:
         return False
 
     def _scalar(self, node: Any, path: PathKey) -> Any:
-        if node.tag == _STR_TAG:
+        tag = node.tag
+        if tag == _STR_TAG:
             return node.value  # the common case, without the constructor's bookkeeping
         if not self._check_tag(node, path):
             return node.value
-        return self._scalars.construct_object(node, deep=True)
+        if tag == _TIMESTAMP_TAG and self._scalars.timestamp_regexp.match(node.value):
+            # The format has no date type: a value that looks like a date (valid or
+            # not, e.g. 2024-02-30) is the text written, where a string is expected.
+            return node.value
+        if tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
+            self.problems.append(
+                _problem(
+                    "E-NUMBER-TOO-LONG",
+                    f"this number is {len(node.value):,} characters long; the limit is {MAX_NUMBER_LENGTH}.",
+                    "Write a shorter number, or quote it if it is meant as text.",
+                    self.file,
+                    node.start_mark.line + 1,
+                    node.start_mark.column + 1,
+                    format_path(path),
+                )
+            )
+            return node.value
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except Exception:  # any constructor failure is the value's fault
+            self._tag_value_problem(node, path)
+            return node.value
+
+    def _tag_value_problem(self, node: Any, path: PathKey) -> None:
+        kind = node.tag.rsplit(":", 1)[-1]
+        shown = node.value if node.id == "scalar" else f"a {node.id}"
+        self.problems.append(
+            _problem(
+                "E-YAML-TAG-VALUE",
+                f"the value {shown!r} cannot be read as {kind} (tag !!{kind}).",
+                f"Remove the '!!{kind}' tag, or write a value that is a {kind}.",
+                self.file,
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+                format_path(path),
+            )
+        )
 
     def _mapping(self, node: Any, path: PathKey, via_alias: bool) -> dict[Any, Any]:
         if not self._check_tag(node, path):
@@ -282,9 +337,14 @@ def _yaml_error_problem(exc: Any, file: str | None, text: str, code: str = "E-YA
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context_mark = getattr(exc, "context_mark", None)
     line_count = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
-    if context_mark is not None and (
-        context.startswith(("while scanning a quoted scalar", "while scanning a block scalar"))
-        or (mark is not None and mark.line + 1 > line_count)
+    tab_found = "tab character" in what or "'\\t'" in what
+    if (
+        context_mark is not None
+        and not (tab_found and mark is not None)
+        and (
+            context.startswith(("while scanning a quoted scalar", "while scanning a block scalar"))
+            or (mark is not None and mark.line + 1 > line_count)
+        )
     ):
         mark = context_mark  # where the unclosed thing opened, not the end of the file
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -293,7 +353,7 @@ def _yaml_error_problem(exc: Any, file: str | None, text: str, code: str = "E-YA
     message = f"YAML syntax error: {what}" + (f" ({context})" if context else "") + "."
     hint = "Check the indentation and quoting on this line and the one above."
     source_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
-    if "\t" in source_line[: max(column, 1)] or "'\\t'" in what:
+    if tab_found or "\t" in source_line[: max(column, 1)]:
         hint = "YAML indents with spaces, never tabs: replace the tabs with spaces."
     elif "mapping values are not allowed" in what:
         hint = "A value containing ': ' must be quoted, or the indentation is off."
@@ -339,11 +399,29 @@ def _load_text(text: str, file: str | None) -> LoadedDocument:
             1,
         )
         return LoadedDocument(None, empty, file, [problem])
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        line, column = SourceMap(text, {}).position_of_offset(surrogate.start())
+        problem = _problem(
+            "E-TEXT-ENCODING",
+            f"the text holds a lone surrogate (U+{ord(surrogate.group()):04X}), which is not a character.",
+            "Delete the character or retype it; the text must be valid Unicode.",
+            file,
+            line,
+            column,
+        )
+        return LoadedDocument(None, empty, file, [problem])
     is_json = bool(file) and str(file).lower().endswith(".json")
     yaml_text = text
     if is_json:
+        if text.startswith("\ufeff"):
+            text = " " + text[1:]  # a UTF-8 BOM; a space keeps every offset where it was
         try:
-            json.loads(text)
+            # Numbers are not converted (only the syntax is checked here): a number too
+            # long for int() is reported, with its place, when the document is built.
+            json.loads(text, parse_int=len, parse_float=len, parse_constant=len)
+        except RecursionError:
+            pass  # nested too deeply: composing below reports the place
         except json.JSONDecodeError as exc:
             problem = _problem(
                 "E-JSON-SYNTAX",
@@ -358,6 +436,8 @@ def _load_text(text: str, file: str | None) -> LoadedDocument:
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         root = yaml.compose(yaml_text, Loader=loader_class)
+    except RecursionError:
+        return LoadedDocument(None, empty, file, [_depth_problem(file, 1, 1)])
     except yaml.composer.ComposerError as exc:
         code = "E-YAML-MULTI-DOC" if "single document" in str(exc) else "E-YAML-SYNTAX"
         problem = _yaml_error_problem(exc, file, text, code)
@@ -372,25 +452,40 @@ def _load_text(text: str, file: str | None) -> LoadedDocument:
             )
         return LoadedDocument(None, empty, file, [problem])
     except yaml.YAMLError as exc:
-        return LoadedDocument(None, empty, file, [_yaml_error_problem(exc, file, text)])
-    if root is None:
-        problem = _problem(
-            "E-FILE-EMPTY", "the file holds no workflow.", "Start from a template or an example.", file, 1, 1
-        )
+        problem = _yaml_error_problem(exc, file, text)
+        if "maximum nesting depth" in str(exc):
+            problem = _depth_problem(file, problem.line, problem.column)
         return LoadedDocument(None, empty, file, [problem])
+    if root is None:
+        return LoadedDocument(None, empty, file, [_empty_problem(file, "the file holds no workflow.")])
     builder = _Builder(file)
     try:
         data = builder.build(root, ())
-    except _AliasLimit as exc:
-        problem = _problem(
-            "E-YAML-ALIAS-LIMIT",
-            f"{exc.message}; the file was not loaded.",
-            "Expand the anchors by hand or use fewer aliases.",
-            file,
-            *exc.place,
-        )
+    except _LoadLimit as exc:
+        problem = _problem(exc.code, f"{exc.message}; the file was not loaded.", exc.hint, file, *exc.place)
         return LoadedDocument(None, empty, file, [problem])
+    except RecursionError:
+        return LoadedDocument(None, empty, file, [_depth_problem(file, 1, 1)])
+    if data is None and not builder.problems:
+        line, column = root.start_mark.line + 1, root.start_mark.column + 1
+        message = "the file is empty: it holds only a null value (such as '~', 'null' or a bare anchor), no mapping."
+        return LoadedDocument(None, empty, file, [_empty_problem(file, message, line, column)])
     return LoadedDocument(data, SourceMap(text, builder.spans), file, builder.problems)
+
+
+def _empty_problem(file: str | None, message: str, line: int = 1, column: int = 1) -> Problem:
+    return _problem("E-FILE-EMPTY", message, "Start from a template or an example.", file, line, column)
+
+
+def _depth_problem(file: str | None, line: int, column: int) -> Problem:
+    return _problem(
+        "E-NESTING-DEPTH",
+        f"mappings and lists are nested more than {MAX_NESTING_DEPTH} levels deep here; the file was not loaded.",
+        "Flatten the structure; workflow files need only a few levels.",
+        file,
+        line,
+        column,
+    )
 
 
 def read_source(path: str | Path) -> str:

@@ -77,7 +77,18 @@ def validate_text(text: str, file: str | None = None) -> ValidationReport:
     document = load_text(text, file)
     report = ValidationReport(file=file, document=document)
     if document.data is None:
-        report.problems = list(document.problems)
+        report.problems = list(document.problems) or [
+            Problem(
+                "E-FILE-EMPTY",
+                severity_of("E-FILE-EMPTY"),
+                "the file holds no workflow.",
+                "Start from a template or an example.",
+                "",
+                file,
+                1,
+                1,
+            )
+        ]
         return report
     if not isinstance(document.data, dict):
         problem = Problem(
@@ -99,7 +110,7 @@ def validate_text(text: str, file: str | None = None) -> ValidationReport:
     check_edges(ctx)
     check_providers(ctx)
     check_usage(ctx)
-    report.problems = _ordered(ctx.problems)
+    report.problems = _ordered(_load_cause_first(ctx.problems))
     report.workflow = workflow if report.ok else None
     return report
 
@@ -125,13 +136,70 @@ def validate_workflow(source: str | os.PathLike[str] | dict[str, Any], *, file: 
     if isinstance(source, dict):
         import json
 
-        return validate_text(json.dumps(source, indent=2, default=str), file or "<data>.json")
+        shown = file or "<data>.json"
+        problem = data_problem(source, shown)
+        if problem is not None:
+            return ValidationReport(file=shown, problems=[problem])
+        return validate_text(json.dumps(source, indent=2, default=str), shown)
     return validate_text(source, file)
+
+
+def data_problem(data: Any, file: str | None = None) -> Problem | None:
+    """The first reason plain data cannot stand for a workflow file, or None.
+
+    Walked iteratively (no recursion to exhaust): keys must be strings, no
+    mapping or list may contain itself, and nesting stays within the limit
+    the file reader enforces. Data has no lines, so the place is ``path``.
+    """
+    from agents_core.config.limits import MAX_NESTING_DEPTH
+    from agents_core.config.loader import format_path
+
+    def problem(message: str, hint: str, path: tuple[str | int, ...], code: str = "E-SHAPE-TYPE") -> Problem:
+        where = format_path(path) or "the top level"
+        return Problem(code, severity_of(code), f"{where}: {message}", hint, format_path(path), file, 1, 1)
+
+    stack: list[tuple[Any, tuple[str | int, ...], frozenset[int]]] = [(data, (), frozenset())]
+    while stack:
+        value, path, parents = stack.pop()
+        if not isinstance(value, (dict, list, tuple)):
+            continue
+        if id(value) in parents:
+            return problem("this value contains itself.", "Give plain data without self-references.", path)
+        if len(path) > MAX_NESTING_DEPTH:
+            return problem(
+                f"mappings and lists are nested more than {MAX_NESTING_DEPTH} levels deep.",
+                "Flatten the structure; workflow files need only a few levels.",
+                path,
+                "E-NESTING-DEPTH",
+            )
+        inner = parents | {id(value)}
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    return problem(
+                        f"the key {key!r} is a {type(key).__name__}, not a string.",
+                        "Use string keys only, as in a YAML or JSON file.",
+                        path,
+                    )
+                stack.append((item, (*path, key), inner))
+        else:
+            stack.extend((item, (*path, index), inner) for index, item in enumerate(value))
+    return None
 
 
 def looks_like_path(source: Any) -> bool:
     """A one-line string ending in a workflow extension is a file name, not workflow text."""
     return isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(WORKFLOW_EXTENSIONS)
+
+
+#: Loader problems about a value that could not be read: the value's later type or shape
+#: errors at the same place are consequences, not further mistakes, and are dropped.
+_UNREADABLE_VALUE = {"E-YAML-TAG-VALUE", "E-NUMBER-TOO-LONG"}
+
+
+def _load_cause_first(problems: list[Problem]) -> list[Problem]:
+    places = {(p.line, p.column) for p in problems if p.code in _UNREADABLE_VALUE}
+    return [p for p in problems if p.code in _UNREADABLE_VALUE or (p.line, p.column) not in places]
 
 
 def _ordered(problems: list[Problem]) -> list[Problem]:
