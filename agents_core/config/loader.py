@@ -43,6 +43,11 @@ _NODE_TAGS = {"sequence": "tag:yaml.org,2002:seq", "mapping": "tag:yaml.org,2002
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds a surrogate code point that no encoding can write."""
+    return _SURROGATE.search(text) is not None
+
+
 class Span(NamedTuple):
     """Where one value sits in the source (1-based line/column)."""
 
