@@ -150,3 +150,26 @@ def test_a_condition_number_past_the_length_limit_is_a_placed_syntax_error() -> 
     assert f"the limit is {MAX_NUMBER_LENGTH}" in problem.message
     assert problem.line == 15
     assert validate_text(_with_condition("{state.score} > " + "9" * MAX_NUMBER_LENGTH)).ok
+
+
+@pytest.mark.parametrize(
+    "breaker",
+    ["\u2028", "\x85", "\r"],
+    ids=["line-separator", "next-line", "lone-cr"],
+)
+def test_lines_are_counted_at_newlines_as_editors_count_them(breaker: str) -> None:
+    """YAML also ends lines at CR, NEL and U+2028; a problem's line is the editor's ('\\n') line."""
+    text = ARTICLE.replace("{state.topic}.", "{state.topik}.", 1)
+    expected = text.splitlines().index("      List three short facts about {state.topik}.") + 1
+    text = text.replace("# Article writer:", "# Article" + breaker + "writer:", 1)  # YAML sees one line more
+    problems = validate_text(text).problems
+    assert [(p.code, p.line, p.column) for p in problems if p.code == "E-REF-STATE"] == [("E-REF-STATE", expected, 36)]
+    for problem in problems:
+        assert 1 <= problem.line <= text.count("\n") + 1, problem
+
+
+def test_a_yaml_bom_does_not_shift_places_inside_values() -> None:
+    text = "\ufeff" + ARTICLE.replace("{state.topic}.", "{state.topik}.", 1)
+    expected = text.splitlines().index("      List three short facts about {state.topik}.") + 1
+    (problem,) = validate_text(text).problems
+    assert (problem.code, problem.line, problem.column) == ("E-REF-STATE", expected, 36)
