@@ -173,3 +173,14 @@ def test_a_yaml_bom_does_not_shift_places_inside_values() -> None:
     expected = text.splitlines().index("      List three short facts about {state.topik}.") + 1
     (problem,) = validate_text(text).problems
     assert (problem.code, problem.line, problem.column) == ("E-REF-STATE", expected, 36)
+
+
+@pytest.mark.parametrize("prefix", ["", "\ufeff", "# é \u2028 😀\n"], ids=["ascii", "bom", "non-ascii-before"])
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\ufffe"], ids=["nul", "bel", "esc", "fffe"])
+def test_a_character_yaml_forbids_is_reported_at_its_own_place(prefix: str, character: str) -> None:
+    text = prefix + ARTICLE.replace("Gather key facts", "Gather" + character + " key facts", 1)
+    line = next(n for n, row in enumerate(text.split("\n"), 1) if character in row)
+    column = text.split("\n")[line - 1].index(character) + 1 - (1 if prefix == "\ufeff" and line == 1 else 0)
+    (problem,) = validate_text(text).problems
+    assert (problem.code, problem.line, problem.column) == ("E-YAML-SYNTAX", line, column)
+    assert f"U+{ord(character):04X}" in problem.message and "position" not in problem.message

@@ -57,14 +57,24 @@ class _Positions:
 
     def __init__(self, text: str, shift: int = 0) -> None:
         self.shift = shift  # characters before what YAML saw (a stripped BOM)
+        self._text = text
         self._starts = [0, *(m.end() for m in re.finditer("\n", text))] if _OTHER_BREAKS.search(text) else None
 
     def __call__(self, mark: Any) -> tuple[int, int]:
         if self._starts is None:
             return mark.line + 1, mark.column + 1
-        index = mark.index + self.shift
-        line = bisect.bisect_right(self._starts, index) - 1
-        return line + 1, index - self._starts[line] + 1
+        return self.of_index(mark.index)
+
+    def of_index(self, index: int) -> tuple[int, int]:
+        """The place of the character at ``index`` of the text YAML saw."""
+        index += self.shift
+        starts = self._starts if self._starts is not None else self._newlines()
+        line = bisect.bisect_right(starts, index) - 1
+        return line + 1, index - starts[line] + 1
+
+    def _newlines(self) -> list[int]:
+        self._starts = [0, *(m.end() for m in re.finditer("\n", self._text))]
+        return self._starts
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -357,11 +367,25 @@ class _Builder:
 def _yaml_error_problem(
     exc: Any, file: str | None, text: str, code: str = "E-YAML-SYNTAX", positions: _Positions | None = None
 ) -> Problem:
+    from yaml.reader import ReaderError  # already imported by the caller
+
     what = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None) or ""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context_mark = getattr(exc, "context_mark", None)
     place = positions or _Positions(text)
+    if isinstance(exc, ReaderError):
+        # The reader stops at the first character YAML forbids; libyaml counts its
+        # position in bytes, so the place is found from the character itself.
+        character = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        index = text.find(chr(character))
+        return _problem(
+            code,
+            f"YAML syntax error: the character U+{character:04X} is not allowed in YAML text ({exc.reason}).",
+            'Delete the character; if it belongs in a value, write it as an escape in double quotes, e.g. "\\x07".',
+            file,
+            *(place.of_index(index - place.shift) if index >= 0 else (1, 1)),
+        )
     line_count = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
     tab_found = "tab character" in what or "'\\t'" in what
     if (
