@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -184,3 +186,44 @@ def test_a_character_yaml_forbids_is_reported_at_its_own_place(prefix: str, char
     (problem,) = validate_text(text).problems
     assert (problem.code, problem.line, problem.column) == ("E-YAML-SYNTAX", line, column)
     assert f"U+{ord(character):04X}" in problem.message and "position" not in problem.message
+
+
+#: Texts for the faces: characters YAML forbids, line breaks only YAML counts, an overlong condition number.
+FACE_TEXTS = {
+    "nul.yaml": ARTICLE.replace("Gather key facts", "Gather\x00 key facts", 1),
+    "escape.yaml": ARTICLE.replace("Gather key facts", "Gather\x1b[31m key facts", 1),
+    "line_separator.yaml": ARTICLE.replace("{state.topic}.", "{state.topik}.\u2028", 1),
+    "lone_cr.yaml": ARTICLE.replace("# Article writer:", "# Article\rwriter:", 1).replace("{state.topic}.", "{x}.", 1),
+    "condition_number.yaml": _with_condition("{state.score} > " + "9" * 5000),
+}
+
+
+def test_home_and_editor_survive_forbidden_characters_and_odd_line_breaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from agents_core.workspace import WORKSPACE_ENV
+    from tests.conftest import REPO_ROOT
+
+    for name, text in FACE_TEXTS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8", newline="")
+    monkeypatch.setenv(WORKSPACE_ENV, str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (table,) = [m.value for m in at.markdown if m.value.startswith("| Workflow |")]
+    for name in FACE_TEXTS:
+        (row,) = [line for line in table.splitlines() if f"{name} " in line or f"{name}|" in line]
+        assert "error" in row, row
+    at.switch_page("pages/1_Editor.py")
+    at.run()
+    for name, text in FACE_TEXTS.items():
+        state = at.session_state["editor_state"]
+        at.session_state[f"editor_ace_{state.version}"] = text
+        at.run()
+        assert not at.exception, (name, [e.value for e in at.exception])
+        drawn = [e for e in at.main if type(getattr(e, "proto", None)).__name__ == "ComponentInstance"]
+        assert drawn, f"{name}: the editor's text area is not drawn"
+        assert at.error, f"{name}: no error shown"
