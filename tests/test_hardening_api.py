@@ -227,3 +227,16 @@ def test_home_and_editor_survive_forbidden_characters_and_odd_line_breaks(
         drawn = [e for e in at.main if type(getattr(e, "proto", None)).__name__ == "ComponentInstance"]
         assert drawn, f"{name}: the editor's text area is not drawn"
         assert at.error, f"{name}: no error shown"
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_the_bad_byte(tmp_path: Path) -> None:
+    from agents_core.config.validator import validate_file
+
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(ARTICLE.replace("Gather key facts", "Gather kéy facts", 1).encode("latin-1"))
+    line = next(n for n, row in enumerate(ARTICLE.split("\n"), 1) if "Gather key facts" in row)
+    (problem,) = validate_file(path).problems
+    assert (problem.code, problem.line, problem.column) == ("E-FILE-READ", line, 26)
+    assert "0xE9" in problem.message and "UTF-8" in problem.hint
+    path.write_bytes(ARTICLE.replace("\n", "\r\n").encode())  # Windows line ends read as '\n'
+    assert validate_file(path).ok

@@ -567,8 +567,17 @@ def read_source(path: str | Path) -> str:
             "E-FILE-TOO-LARGE",
         )
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise fail(f"{shown}: is not UTF-8 text (byte {exc.start}).", "Save the file as UTF-8.") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise fail(f"{shown}: cannot be read ({exc.strerror}).", "Check the path and its permissions.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", errors="replace")) + 1
+        message = (
+            f"{shown}: is not UTF-8 text (byte {exc.start}, 0x{data[exc.start]:02X}, at line {line}, col {column})."
+        )
+        problem = _problem("E-FILE-READ", message, "Save the file as UTF-8.", shown, line, column)
+        raise ParseError(message, problem.hint, [problem]) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as read_text() gave
