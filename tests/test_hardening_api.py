@@ -240,3 +240,10 @@ def test_a_file_that_is_not_utf8_is_refused_at_the_bad_byte(tmp_path: Path) -> N
     assert "0xE9" in problem.message and "UTF-8" in problem.hint
     path.write_bytes(ARTICLE.replace("\n", "\r\n").encode())  # Windows line ends read as '\n'
     assert validate_file(path).ok
+
+
+@pytest.mark.parametrize("text", ["---", "--- &a", "--- ~", "a: [", 'a: "x', "\ufeff---"])
+def test_a_problem_at_the_end_of_the_stream_stays_on_the_last_line(text: str) -> None:
+    """YAML places end-of-stream marks on a line after the last; the problem stays on a real line."""
+    for problem in validate_text(text).problems:
+        assert problem.line == 1 and problem.column >= 1, problem

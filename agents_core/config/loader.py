@@ -58,16 +58,17 @@ class _Positions:
     def __init__(self, text: str, shift: int = 0) -> None:
         self.shift = shift  # characters before what YAML saw (a stripped BOM)
         self._text = text
+        self._lines = text.count("\n") + 1
         self._starts = [0, *(m.end() for m in re.finditer("\n", text))] if _OTHER_BREAKS.search(text) else None
 
     def __call__(self, mark: Any) -> tuple[int, int]:
-        if self._starts is None:
+        if self._starts is None and mark.line < self._lines:
             return mark.line + 1, mark.column + 1
         return self.of_index(mark.index)
 
     def of_index(self, index: int) -> tuple[int, int]:
         """The place of the character at ``index`` of the text YAML saw."""
-        index += self.shift
+        index = min(index + self.shift, len(self._text))  # an end-of-stream mark stays on the last line
         starts = self._starts if self._starts is not None else self._newlines()
         line = bisect.bisect_right(starts, index) - 1
         return line + 1, index - starts[line] + 1
