@@ -290,6 +290,14 @@ MUTATION_PIECES = [
     "}",
     "<<: *a",
     "&b [*b]",
+    "\x00",
+    "\x1b[31m",
+    "\ufffe",
+    "\r",
+    "\x85",
+    "\u2028",
+    "\ufeff",
+    "> " + "9" * 5000,
 ]
 
 
@@ -316,7 +324,7 @@ def test_examples_mutated_with_hostile_pieces_never_raise(name: str, data: st.Da
 @st.composite
 def hostile_data(draw: st.DrawFn) -> Any:
     document = json.loads(json.dumps(DATA[draw(st.sampled_from(sorted(DATA)))]))
-    kind = draw(st.sampled_from(["tuple key", "int key", "self", "deep", "surrogate", "plain"]))
+    kind = draw(st.sampled_from(["tuple key", "int key", "self", "deep", "surrogate", "huge int", "set", "plain"]))
     target = document["state"]["fields"]
     if kind == "tuple key":
         target[("a", draw(st.integers()))] = {"type": "str"}
@@ -331,6 +339,10 @@ def hostile_data(draw: st.DrawFn) -> Any:
             inner = inner["x"]
     elif kind == "surrogate":
         document["flow"]["description"] = "a\udc80b"
+    elif kind == "huge int":
+        target["big"] = {"type": "int", "default": 10 ** draw(st.integers(90, 6000))}
+    elif kind == "set":
+        document["flow"]["description"] = {draw(st.integers())}
     else:
         target["extra"] = draw(values)
     return document

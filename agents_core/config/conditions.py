@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agents_core.config.limits import MAX_CONDITION_DEPTH
+from agents_core.config.limits import MAX_CONDITION_DEPTH, MAX_NUMBER_LENGTH
 from agents_core.config.templates import TemplateRenderError, resolve_path
 
 
@@ -244,6 +244,12 @@ class _Parser:
         if kind == "string":
             return Literal(_unquote(token.text), token.offset)
         if kind == "number":
+            if len(token.text) > MAX_NUMBER_LENGTH:
+                raise ConditionSyntaxError(
+                    f"this number is {len(token.text):,} characters long; the limit is {MAX_NUMBER_LENGTH}.",
+                    token.offset,
+                    "Write a shorter number.",
+                )
             number = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
             return Literal(number, token.offset)
         if kind in ("true", "false", "null"):

@@ -43,6 +43,46 @@ _NODE_TAGS = {"sequence": "tag:yaml.org,2002:seq", "mapping": "tag:yaml.org,2002
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+#: Characters YAML also ends a line at; editors (Ace, VS Code) and ``text.count("\n")`` do not.
+_OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+
+
+class _Positions:
+    """Line and column of a YAML mark, counted as editors count them: lines end at ``\n``.
+
+    YAML also ends lines at ``\r``, U+0085, U+2028 and U+2029, so where the
+    text holds one of those the mark's character index is mapped through the
+    text's own newlines; elsewhere the mark's line and column are already right.
+    """
+
+    def __init__(self, text: str, shift: int = 0) -> None:
+        self.shift = shift  # characters before what YAML saw (a stripped BOM)
+        self._text = text
+        self._lines = text.count("\n") + 1
+        self._starts = [0, *(m.end() for m in re.finditer("\n", text))] if _OTHER_BREAKS.search(text) else None
+
+    def __call__(self, mark: Any) -> tuple[int, int]:
+        if self._starts is None and mark.line < self._lines:
+            return mark.line + 1, mark.column + 1
+        return self.of_index(mark.index)
+
+    def of_index(self, index: int) -> tuple[int, int]:
+        """The place of the character at ``index`` of the text YAML saw."""
+        index = min(index + self.shift, len(self._text))  # an end-of-stream mark stays on the last line
+        starts = self._starts if self._starts is not None else self._newlines()
+        line = bisect.bisect_right(starts, index) - 1
+        return line + 1, index - starts[line] + 1
+
+    def _newlines(self) -> list[int]:
+        self._starts = [0, *(m.end() for m in re.finditer("\n", self._text))]
+        return self._starts
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds a surrogate code point that no encoding can write."""
+    return _SURROGATE.search(text) is not None
+
+
 class Span(NamedTuple):
     """Where one value sits in the source (1-based line/column)."""
 
@@ -144,10 +184,11 @@ def _problem(code: str, message: str, hint: str, file: str | None, line: int, co
 class _Builder:
     """Builds plain data from a composed YAML node tree, recording spans."""
 
-    def __init__(self, file: str | None) -> None:
+    def __init__(self, file: str | None, positions: _Positions) -> None:
         from yaml.constructor import SafeConstructor
 
         self.file = file
+        self._pos = positions
         self.spans: dict[PathKey, Span] = {}
         self.problems: list[Problem] = []
         self._scalars = SafeConstructor()
@@ -174,11 +215,11 @@ class _Builder:
     def build(self, node: Any, path: PathKey, key_node: Any = None, via_alias: bool = False) -> Any:
         node_id = id(node)
         if node_id in self._active:
-            place = (key_node.start_mark.line + 1, key_node.start_mark.column + 1) if key_node else self._place(path)
+            place = self._pos(key_node.start_mark) if key_node else self._place(path)
             raise _LoadLimit(place, "an alias refers to the mapping or list that contains it")
         if len(path) > MAX_NESTING_DEPTH:
             raise _LoadLimit(
-                (node.start_mark.line + 1, node.start_mark.column + 1),
+                self._pos(node.start_mark),
                 f"mappings and lists are nested more than {MAX_NESTING_DEPTH} levels deep here",
                 "E-NESTING-DEPTH",
                 "Flatten the structure; workflow files need only a few levels.",
@@ -193,14 +234,12 @@ class _Builder:
                 raise _LoadLimit(
                     self._place(self._alias_entry), f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values"
                 )
-        key_mark = (key_node or node).start_mark
+        shift = self._pos.shift
         self.spans[path] = Span(
-            node.start_mark.line + 1,
-            node.start_mark.column + 1,
-            key_mark.line + 1,
-            key_mark.column + 1,
-            node.start_mark.index,
-            node.end_mark.index,
+            *self._pos(node.start_mark),
+            *self._pos((key_node or node).start_mark),
+            node.start_mark.index + shift,
+            node.end_mark.index + shift,
         )
         kind = node.id
         if kind == "scalar":
@@ -228,8 +267,7 @@ class _Builder:
                 f"the tag {node.tag!r} is not allowed; workflow files use plain YAML values only.",
                 "Remove the tag (the part starting with '!').",
                 self.file,
-                node.start_mark.line + 1,
-                node.start_mark.column + 1,
+                *self._pos(node.start_mark),
                 format_path(path),
             )
         )
@@ -252,8 +290,7 @@ class _Builder:
                     f"this number is {len(node.value):,} characters long; the limit is {MAX_NUMBER_LENGTH}.",
                     "Write a shorter number, or quote it if it is meant as text.",
                     self.file,
-                    node.start_mark.line + 1,
-                    node.start_mark.column + 1,
+                    *self._pos(node.start_mark),
                     format_path(path),
                 )
             )
@@ -273,8 +310,7 @@ class _Builder:
                 f"the value {shown!r} cannot be read as {kind} (tag !!{kind}).",
                 f"Remove the '!!{kind}' tag, or write a value that is a {kind}.",
                 self.file,
-                node.start_mark.line + 1,
-                node.start_mark.column + 1,
+                *self._pos(node.start_mark),
                 format_path(path),
             )
         )
@@ -301,8 +337,7 @@ class _Builder:
                         "a mapping key must be a plain name, not a list or mapping.",
                         "Write the key as a plain word.",
                         self.file,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
+                        *self._pos(key_node.start_mark),
                         format_path(path),
                     )
                 )
@@ -319,8 +354,7 @@ class _Builder:
                         f"the key {key!r} appears twice in this mapping (first at line {first_line}).",
                         "Remove or rename one of them; YAML would silently keep only the last.",
                         self.file,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
+                        *self._pos(key_node.start_mark),
                         format_path((*path, key)),
                     )
                 )
@@ -331,11 +365,28 @@ class _Builder:
         return result
 
 
-def _yaml_error_problem(exc: Any, file: str | None, text: str, code: str = "E-YAML-SYNTAX") -> Problem:
+def _yaml_error_problem(
+    exc: Any, file: str | None, text: str, code: str = "E-YAML-SYNTAX", positions: _Positions | None = None
+) -> Problem:
+    from yaml.reader import ReaderError  # already imported by the caller
+
     what = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None) or ""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     context_mark = getattr(exc, "context_mark", None)
+    place = positions or _Positions(text)
+    if isinstance(exc, ReaderError):
+        # The reader stops at the first character YAML forbids; libyaml counts its
+        # position in bytes, so the place is found from the character itself.
+        character = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        index = text.find(chr(character))
+        return _problem(
+            code,
+            f"YAML syntax error: the character U+{character:04X} is not allowed in YAML text ({exc.reason}).",
+            'Delete the character; if it belongs in a value, write it as an escape in double quotes, e.g. "\\x07".',
+            file,
+            *(place.of_index(index - place.shift) if index >= 0 else (1, 1)),
+        )
     line_count = max(text.count("\n") + (0 if text.endswith("\n") else 1), 1)
     tab_found = "tab character" in what or "'\\t'" in what
     if (
@@ -343,11 +394,11 @@ def _yaml_error_problem(exc: Any, file: str | None, text: str, code: str = "E-YA
         and not (tab_found and mark is not None)
         and (
             context.startswith(("while scanning a quoted scalar", "while scanning a block scalar"))
-            or (mark is not None and mark.line + 1 > line_count)
+            or (mark is not None and place(mark)[0] > line_count)
         )
     ):
         mark = context_mark  # where the unclosed thing opened, not the end of the file
-    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    line, column = place(mark) if mark else (1, 1)
     if line > line_count:
         line, column = line_count, 1
     message = f"YAML syntax error: {what}" + (f" ({context})" if context else "") + "."
@@ -433,6 +484,11 @@ def _load_text(text: str, file: str | None) -> LoadedDocument:
             )
             return LoadedDocument(None, empty, file, [problem])
         yaml_text = text.replace("\t", " ")
+    shift = 0
+    if yaml_text.startswith("\ufeff"):
+        # YAML skips a BOM, but libyaml then counts indices without it: strip it, shift back.
+        yaml_text, shift = yaml_text[1:], 1
+    positions = _Positions(text, shift)
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         root = yaml.compose(yaml_text, Loader=loader_class)
@@ -440,7 +496,7 @@ def _load_text(text: str, file: str | None) -> LoadedDocument:
         return LoadedDocument(None, empty, file, [_depth_problem(file, 1, 1)])
     except yaml.composer.ComposerError as exc:
         code = "E-YAML-MULTI-DOC" if "single document" in str(exc) else "E-YAML-SYNTAX"
-        problem = _yaml_error_problem(exc, file, text, code)
+        problem = _yaml_error_problem(exc, file, text, code, positions)
         if code == "E-YAML-MULTI-DOC":
             problem = _problem(
                 code,
@@ -452,13 +508,13 @@ def _load_text(text: str, file: str | None) -> LoadedDocument:
             )
         return LoadedDocument(None, empty, file, [problem])
     except yaml.YAMLError as exc:
-        problem = _yaml_error_problem(exc, file, text)
+        problem = _yaml_error_problem(exc, file, text, positions=positions)
         if "maximum nesting depth" in str(exc):
             problem = _depth_problem(file, problem.line, problem.column)
         return LoadedDocument(None, empty, file, [problem])
     if root is None:
         return LoadedDocument(None, empty, file, [_empty_problem(file, "the file holds no workflow.")])
-    builder = _Builder(file)
+    builder = _Builder(file, positions)
     try:
         data = builder.build(root, ())
     except _LoadLimit as exc:
@@ -467,7 +523,7 @@ def _load_text(text: str, file: str | None) -> LoadedDocument:
     except RecursionError:
         return LoadedDocument(None, empty, file, [_depth_problem(file, 1, 1)])
     if data is None and not builder.problems:
-        line, column = root.start_mark.line + 1, root.start_mark.column + 1
+        line, column = positions(root.start_mark)
         message = "the file is empty: it holds only a null value (such as '~', 'null' or a bare anchor), no mapping."
         return LoadedDocument(None, empty, file, [_empty_problem(file, message, line, column)])
     return LoadedDocument(data, SourceMap(text, builder.spans), file, builder.problems)
@@ -512,8 +568,17 @@ def read_source(path: str | Path) -> str:
             "E-FILE-TOO-LARGE",
         )
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise fail(f"{shown}: is not UTF-8 text (byte {exc.start}).", "Save the file as UTF-8.") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise fail(f"{shown}: cannot be read ({exc.strerror}).", "Check the path and its permissions.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", errors="replace")) + 1
+        message = (
+            f"{shown}: is not UTF-8 text (byte {exc.start}, 0x{data[exc.start]:02X}, at line {line}, col {column})."
+        )
+        problem = _problem("E-FILE-READ", message, "Save the file as UTF-8.", shown, line, column)
+        raise ParseError(message, problem.hint, [problem]) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # universal newlines, as read_text() gave
