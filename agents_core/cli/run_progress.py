@@ -26,6 +26,7 @@ from agents_core.engine.events import (
     RunStarted,
 )
 from agents_core.engine.state import InputError, parse_text_value, state_fields
+from agents_core.text import count
 
 
 def collect_inputs(workflow: Workflow | None, pairs: Iterable[str], input_file: Path | None) -> dict[str, Any]:
@@ -121,7 +122,9 @@ def _print_outcome(result: RunResult) -> None:
     out = Console(highlight=False, soft_wrap=True)
     if result.ok:
         tokens = f"{result.total_input_tokens} in / {result.total_output_tokens} out tokens"
-        Console(stderr=True).print(f"[green]✓ {result.workflow_name} finished[/] ({len(result.nodes)} nodes, {tokens})")
+        Console(stderr=True).print(
+            f"[green]✓ {result.workflow_name} finished[/] ({count(len(result.nodes), 'node')}, {tokens})"
+        )
         for name, value in result.outputs.items():
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
             out.print(f"[bold]{name}:[/] ", end="")

@@ -11,6 +11,7 @@ import typer
 
 from agents_core.cli.app import app
 from agents_core.cli.output import EXIT_INVALID, EXIT_OK, write_problems
+from agents_core.text import count, problem_counts
 
 if TYPE_CHECKING:
     from agents_core.config.validator import ValidationReport
@@ -50,8 +51,8 @@ def _summary(reports: list[ValidationReport], strict: bool) -> tuple[bool, str]:
     failed = [r for r in reports if not r.passes(strict)]
     errors = sum(len(r.errors) for r in reports)
     warnings = sum(len(r.warnings) for r in reports)
-    counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
-    checked = f"{len(reports)} file{'s' * (len(reports) != 1)} checked"
+    counts = problem_counts(errors, warnings)
+    checked = f"{count(len(reports), 'file')} checked"
     if failed:
         return True, f"{checked}: {len(failed)} invalid ({counts})"
     return False, f"{checked}: all valid ({counts})"
