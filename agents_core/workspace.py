@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from agents_core.config.validator import WORKFLOW_EXTENSIONS, validate_file
 from agents_core.errors import FileExists, WorkspaceError
+from agents_core.text import problem_summary
 
 WORKSPACE_ENV = "AGENTS_WORKSPACE"
 #: Folders never searched for workflows (environments, caches, test corpora).
@@ -364,15 +365,8 @@ class WorkflowStatus:
 
     @property
     def label(self) -> str:
-        """``ok``, ``2 errors``, ``1 warning``, or ``1 error, 2 warnings``."""
-        if not self.errors and not self.warnings:
-            return "ok"
-        parts = []
-        if self.errors:
-            parts.append(f"{self.errors} error{'s' * (self.errors != 1)}")
-        if self.warnings:
-            parts.append(f"{self.warnings} warning{'s' * (self.warnings != 1)}")
-        return ", ".join(parts)
+        """``ok``, or ``1 error, 2 warnings`` (the wording every face shares)."""
+        return problem_summary(self.errors, self.warnings)
 
 
 def workflow_status(root: Path, path: Path) -> WorkflowStatus:

@@ -7,6 +7,7 @@ from streamlit_ace import st_ace
 
 from agents_core.drafts import Drafts
 from agents_core.gallery import templates
+from agents_core.text import count, problem_counts
 from workbench.analysis import analyse
 from workbench.editor_state import (
     OPEN_PARAM,
@@ -127,9 +128,9 @@ with left:
 
 with right:
     if analysis.errors:
-        st.error(f"{analysis.errors} error(s), {analysis.warnings} warning(s)")
+        st.error(problem_counts(analysis.errors, analysis.warnings))
     elif analysis.warnings:
-        st.warning(f"Valid, with {analysis.warnings} warning(s)")
+        st.warning(f"Valid, with {count(analysis.warnings, 'warning')}")
     else:
         st.success("Valid: no problems found")
     if analysis.rows:
@@ -160,7 +161,9 @@ with right:
             show(save_as(state, workspace, new_name, drafts=drafts))
             st.rerun()
     if analysis.errors and not state.modified and state.file:
-        st.caption(f"{state.file} is saved with {analysis.errors} error(s); it will not run until they are fixed.")
+        st.caption(
+            f"{state.file} is saved with {count(analysis.errors, 'error')}; it will not run until they are fixed."
+        )
 
     st.subheader("Flow")
     if analysis.dot is None and state.last_dot is not None:

@@ -216,7 +216,7 @@ def test_problems_are_listed_by_line_with_an_error_status(workspace: Path, monke
     assert reference[1] == reference_line.index("{state.reserch}") + 1
     assert "Did you mean 'research'?" in reference[3]
     assert all(row[3].startswith("🔴") for row in rows)
-    assert [e.value for e in at.error] == ["3 error(s), 0 warning(s)"]
+    assert [e.value for e in at.error] == ["3 errors, 0 warnings"]
     assert _header(at) == "**article_writer.yaml** ● modified"
 
     # Fixing the text clears the list and the status.

@@ -64,6 +64,7 @@ def read_input_file(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise InputError(f"{where} must hold a JSON object of inputs.", 'Example: {"topic": "cats"}')
     return loaded
+from agents_core.text import count
 
 
 def collect_inputs(workflow: Workflow | None, pairs: Iterable[str], input_file: Path | None) -> dict[str, Any]:
@@ -154,7 +155,7 @@ def _print_outcome(result: RunResult) -> None:
     if result.ok:
         tokens = f"{result.total_input_tokens} in / {result.total_output_tokens} out tokens"
         Console(stderr=True, highlight=False).print(
-            f"[green]✓ {neutralise(result.workflow_name)} finished[/] ({len(result.nodes)} nodes, {tokens})"
+            f"[green]✓ {neutralise(result.workflow_name)} finished[/] ({count(len(result.nodes), 'node')}, {tokens})"
         )
         for name, value in result.outputs.items():
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)

@@ -26,6 +26,7 @@ from agents_core.config.rules.shape import check_shape
 from agents_core.config.rules.state import check_state
 from agents_core.config.rules.usage import check_usage
 from agents_core.errors import ParseError, Problem
+from agents_core.text import problem_summary
 
 WORKFLOW_EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -56,15 +57,8 @@ class ValidationReport:
         return self.ok and not (strict and self.warnings)
 
     def summary(self) -> str:
-        errors, warnings = len(self.errors), len(self.warnings)
-        if not errors and not warnings:
-            return "ok"
-        parts = []
-        if errors:
-            parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-        if warnings:
-            parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
-        return ", ".join(parts)
+        """``ok``, or ``1 error, 2 warnings`` (the wording every face shares)."""
+        return problem_summary(len(self.errors), len(self.warnings))
 
     def to_dict(self) -> dict[str, Any]:
         return {

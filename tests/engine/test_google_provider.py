@@ -36,11 +36,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_run_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AGENTS_RUN_STORE", str(tmp_path / "runs.sqlite"))
-
-
-@pytest.fixture(autouse=True)
 def _no_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff without its random part, so retry tests are fast and deterministic."""
     import tenacity.wait

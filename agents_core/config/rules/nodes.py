@@ -11,7 +11,7 @@ from agents_core.config.rules.context import Context, did_you_mean, known
 from agents_core.config.rules.state import object_schema_at, parse_type_at
 from agents_core.config.templates import parse_template
 from agents_core.config.types import TypeRef
-from agents_core.tools.registry import tool_names
+from agents_core.tools.registry import get_tool_info, tool_names
 
 RESERVED_NODE_IDS = ("START", "END")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -347,9 +347,10 @@ def _check_compatible(ctx: Context, path: PathKey, state_field: str, produced: T
 def _check_tools(ctx: Context, index: int, tools: Any) -> None:
     if not isinstance(tools, list):
         return
-    available = tool_names()
     for position, name in enumerate(tools):
-        if isinstance(name, str) and name not in available:
+        # One lookup per name: installed plugins are scanned only for a name the built-ins do not know.
+        if isinstance(name, str) and get_tool_info(name) is None:
+            available = tool_names()
             ctx.add(
                 "E-TOOL-UNKNOWN",
                 (*_node(index), "tools", position),
