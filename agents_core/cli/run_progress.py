@@ -35,6 +35,7 @@ from agents_core.engine.state import (
     parse_text_value,
     state_fields,
 )
+from agents_core.text import count
 
 
 def read_input_file(path: Path) -> dict[str, Any]:
@@ -64,7 +65,6 @@ def read_input_file(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise InputError(f"{where} must hold a JSON object of inputs.", 'Example: {"topic": "cats"}')
     return loaded
-from agents_core.text import count
 
 
 def collect_inputs(workflow: Workflow | None, pairs: Iterable[str], input_file: Path | None) -> dict[str, Any]:
