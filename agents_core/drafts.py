@@ -58,7 +58,8 @@ class Drafts:
     def save(self, draft: Draft) -> None:
         if not _DRAFT_NAME.match(f"{draft.id}.json"):
             raise ValueError(f"not a draft id: {draft.id!r}")
-        data = json.dumps(asdict(draft), ensure_ascii=False).encode("utf-8")
+        # ASCII JSON: a buffer holding a lone surrogate (pasted or loaded) is still kept, as an escape.
+        data = json.dumps(asdict(draft)).encode("ascii")
         write_bytes_at(self.root, (*DRAFTS_FOLDER, f"{draft.id}.json"), data, overwrite=True, shown="draft")
 
     def all(self) -> list[Draft]:
