@@ -208,7 +208,7 @@ def test_flow_picture_shows_the_nodes_and_survives_broken_yaml(streamlit_app, op
     expect(titles).to_have_count(len(PARALLEL_NODES), timeout=TIMEOUT)
     assert set(titles.all_text_contents()) == PARALLEL_NODES
     expect(chart.locator("svg")).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^\d+ error\(s\)"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\d+ errors?, \d+ warnings?"))).to_be_visible()
     shot(page, "editor_broken_yaml_keeps_picture")
 
 
@@ -357,11 +357,11 @@ def test_at_1440x900_the_problems_are_beside_the_editor_and_tooltips_fit(streaml
     for line in (14, 3):  # the prompt (misspelled references) and the flow's name (a long message)
         ace_goto_line_end(frame, line)
         page.keyboard.type(long_tail)
-    expect(page.get_by_text(re.compile(r"^\d+ error\(s\)"))).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_text(re.compile(r"^\d+ errors?, \d+ warnings?"))).to_be_visible(timeout=TIMEOUT)
     entries = page.get_by_test_id("stMarkdownContainer").filter(has_text=re.compile("E-REF-STATE|E-NAME-INVALID"))
     expect(entries).to_have_count(3, timeout=TIMEOUT)
 
-    banner = page.get_by_test_id("stAlertContentError").filter(has_text="error(s)")
+    banner = page.get_by_test_id("stAlertContentError").filter(has_text=re.compile(r"\d+ errors?, "))
     editor_box = page.locator(ACE_IFRAME).bounding_box()
     banner_box = banner.bounding_box()
     assert _in_viewport(page, banner), banner_box
