@@ -241,9 +241,9 @@ class RunService:
         escaping: BaseException | None = None
 
         def emit(event: RunEvent) -> None:
-            seq[0] += 1
-            stamped = event.stamped(seq[0])
+            stamped = event.stamped(seq[0] + 1)
             self.store.append_event(run_id, stamped.seq, stamped.kind, stamped.at.isoformat(), stamped.to_dict())
+            seq[0] = stamped.seq  # only once it is in the log: a failed append leaves no gap
             self._observe(stamped)
             live.notify()
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agents_core.engine.events import NodeRecord, RunErrorInfo
 from agents_core.errors import RunNotFound
 from agents_core.runs.lifecycle import ACTIVE_STATUSES, RUNNING, Owner
 
@@ -70,6 +71,16 @@ class RunInfo:
     outputs: dict[str, Any] = field(default_factory=dict)
     nodes: list[dict[str, Any]] = field(default_factory=list)
     last_seq: int = 0
+
+    @property
+    def node_records(self) -> list[NodeRecord]:
+        """The node records as typed objects (filled when the run ends; live rows come from events)."""
+        return [NodeRecord.from_dict(node) for node in self.nodes]
+
+    @property
+    def error_details(self) -> RunErrorInfo | None:
+        """The failure as data: node, type, message, hint, category."""
+        return RunErrorInfo.from_dict(self.error_info) if self.error_info else None
 
     @property
     def duration_s(self) -> float | None:
