@@ -15,6 +15,7 @@ import streamlit as st
 
 from agents_core.engine.store import RunStore, default_store_path
 from agents_core.providers_status import readiness
+from agents_core.text import count
 from agents_core.workspace import WorkflowStatus, workflow_status
 from workbench.page import current_workspace, markdown_escape, setup_page
 
@@ -50,7 +51,7 @@ else:
         )
     st.markdown("\n".join(rows))
     invalid = sum(1 for s in statuses if s.errors)
-    st.caption(f"{len(statuses)} workflows, {invalid} with errors.")
+    st.caption(f"{count(len(statuses), 'workflow')}, {invalid} with errors.")
 
 st.subheader("Recent runs")
 store_path = default_store_path(workspace.root)

@@ -11,6 +11,12 @@ The public API::
     for event in stream_run("examples/review_loop.yaml", {"topic": "cats"}):
         print(event.kind)
 
+Every error these functions raise on purpose is an :class:`AgentsError`
+(``ValidationFailed``, ``ParseError``, ``InputError``, ``RunError`` and its
+kinds, ...), exported here, so ``except agents_core.AgentsError`` catches them
+all. Plugins register with ``register_provider`` / ``register_tool``, or
+through entry points (see the README's "Plugins").
+
 Everything is imported on first use (PEP 562): validation loads pydantic and
 PyYAML, the run functions LangGraph and LangChain, and ``import agents_core``
 itself loads nothing, so the CLI starts fast.
@@ -23,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agents_core.config.validator import ValidationReport, validate_file, validate_text, validate_workflow
-    from agents_core.engine.events import RunResult
+    from agents_core.engine.compiler import LoopLimitExceeded
+    from agents_core.engine.events import RunEvent, RunResult
     from agents_core.engine.runner import (
         aresume_run,
         arun_workflow,
@@ -34,8 +41,53 @@ if TYPE_CHECKING:
         stream_resume,
         stream_run,
     )
-    from agents_core.errors import AgentsError, Problem, ValidationFailed
+    from agents_core.engine.state import InputError
+    from agents_core.errors import (
+        AgentsError,
+        DeployError,
+        DockerUnavailable,
+        FileExists,
+        NodeError,
+        NodeTimeoutError,
+        ParseError,
+        Problem,
+        ProviderError,
+        RunError,
+        ToolError,
+        ValidationFailed,
+        WorkflowFileError,
+        WorkspaceError,
+    )
+    from agents_core.llm.registry import ProviderInfo, register_provider
+    from agents_core.tools.registry import ToolInfo, register_tool
     from agents_core.workflow import load_workflow
+
+#: The error types the public functions raise, all under ``AgentsError`` (see ``agents_core.errors``).
+_ERRORS = (
+    "AgentsError",
+    "WorkflowFileError",
+    "ParseError",
+    "ValidationFailed",
+    "RunError",
+    "NodeError",
+    "ProviderError",
+    "ToolError",
+    "NodeTimeoutError",
+    "DeployError",
+    "DockerUnavailable",
+    "WorkspaceError",
+    "FileExists",
+)
+_RUNNER = (
+    "run_workflow",
+    "arun_workflow",
+    "stream_run",
+    "astream_run",
+    "resume_run",
+    "aresume_run",
+    "stream_resume",
+    "astream_resume",
+)
 
 #: Public name -> the module that defines it.
 _LOCATIONS = {
@@ -43,37 +95,50 @@ _LOCATIONS = {
     "validate_file": "agents_core.config.validator",
     "validate_text": "agents_core.config.validator",
     "validate_workflow": "agents_core.config.validator",
-    "AgentsError": "agents_core.errors",
     "Problem": "agents_core.errors",
-    "ValidationFailed": "agents_core.errors",
+    **dict.fromkeys(_ERRORS, "agents_core.errors"),
+    "InputError": "agents_core.engine.state",
+    "LoopLimitExceeded": "agents_core.engine.compiler",
     "load_workflow": "agents_core.workflow",
+    "RunEvent": "agents_core.engine.events",
     "RunResult": "agents_core.engine.events",
-    **{
-        name: "agents_core.engine.runner"
-        for name in (
-            "run_workflow",
-            "arun_workflow",
-            "stream_run",
-            "astream_run",
-            "resume_run",
-            "aresume_run",
-            "stream_resume",
-            "astream_resume",
-        )
-    },
+    **dict.fromkeys(_RUNNER, "agents_core.engine.runner"),
+    "ProviderInfo": "agents_core.llm.registry",
+    "register_provider": "agents_core.llm.registry",
+    "ToolInfo": "agents_core.tools.registry",
+    "register_tool": "agents_core.tools.registry",
 }
 
 __all__ = [
     "AgentsError",
+    "DeployError",
+    "DockerUnavailable",
+    "FileExists",
+    "InputError",
+    "LoopLimitExceeded",
+    "NodeError",
+    "NodeTimeoutError",
+    "ParseError",
     "Problem",
+    "ProviderError",
+    "ProviderInfo",
+    "RunError",
+    "RunEvent",
     "RunResult",
+    "ToolError",
+    "ToolInfo",
     "ValidationFailed",
     "ValidationReport",
+    "WorkflowFileError",
+    "WorkspaceError",
+    "__version__",
     "aresume_run",
     "arun_workflow",
     "astream_resume",
     "astream_run",
     "load_workflow",
+    "register_provider",
+    "register_tool",
     "resume_run",
     "run_workflow",
     "stream_resume",
@@ -90,4 +155,10 @@ def __getattr__(name: str) -> Any:
     module = _LOCATIONS.get(name)
     if module is None:
         raise AttributeError(f"module 'agents_core' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

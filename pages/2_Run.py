@@ -12,6 +12,7 @@ from agents_core.engine.events import RunEvent, RunStarted
 from agents_core.engine.runner import stream_resume, stream_run
 from agents_core.engine.store import default_store_path
 from agents_core.errors import AgentsError
+from agents_core.text import count
 from workbench import run_form
 from workbench.page import current_workspace, markdown_escape, setup_page
 from workbench.run_form import FormField
@@ -132,9 +133,14 @@ report = run_form.check_file(workspace.root / name)
 start: Callable[[], Iterator[RunEvent]] | None = None
 
 if report.workflow is None:
-    count = len(report.errors)
-    st.error(f"{markdown_escape(name)} has {count} error{'s' * (count != 1)}; it cannot run until they are fixed.")
-    st.page_link("pages/1_Editor.py", label="Open the Editor to fix it", icon=":material/edit_note:")
+    errors = count(len(report.errors), "error")
+    st.error(f"{markdown_escape(name)} has {errors}; it cannot run until they are fixed.")
+    st.page_link(
+        "pages/1_Editor.py",
+        label="Open the Editor to fix it",
+        icon=":material/edit_note:",
+        query_params={"file": name},  # the Editor opens this file, not its template
+    )
 else:
     if report.workflow.flow.description:
         st.caption(markdown_escape(report.workflow.flow.description))

@@ -157,12 +157,23 @@ def test_sidebar_lists_the_workspace_workflows(workspace: Path, monkeypatch: pyt
     assert choice.options == expected
     assert choice.value is None
     assert _button(at, "Open file").disabled
-    assert _header(at) == "**untitled.yaml** ● modified"
+    assert _header(at) == "**untitled.yaml** (new, not saved yet)"
+
+
+def test_the_first_open_of_a_fresh_session_asks_nothing(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _editor(monkeypatch, workspace)
+    at.sidebar.selectbox(key="editor_open_choice").select("review_loop.yaml")
+    _ok(at.run())
+    _ok(_button(at, "Open file").click().run())
+    assert not at.warning and not [b for b in at.button if b.label == "Discard changes"]
+    assert _state(at).file == "review_loop.yaml"
+    assert _header(at) == "**review_loop.yaml** (saved)"
 
 
 def test_opening_a_file_asks_to_discard_then_loads_it(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = (workspace / "article_writer.yaml").read_text(encoding="utf-8")
     at = _editor(monkeypatch, workspace)
+    _type(at, _state(at).buffer + "# a first idea\n")
     version = _state(at).version
 
     at.sidebar.selectbox(key="editor_open_choice").select("article_writer.yaml")
@@ -205,7 +216,7 @@ def test_problems_are_listed_by_line_with_an_error_status(workspace: Path, monke
     assert reference[1] == reference_line.index("{state.reserch}") + 1
     assert "Did you mean 'research'?" in reference[3]
     assert all(row[3].startswith("🔴") for row in rows)
-    assert [e.value for e in at.error] == ["3 error(s), 0 warning(s)"]
+    assert [e.value for e in at.error] == ["3 errors, 0 warnings"]
     assert _header(at) == "**article_writer.yaml** ● modified"
 
     # Fixing the text clears the list and the status.
@@ -277,3 +288,90 @@ def test_opening_an_unparsable_file_does_not_show_the_previous_files_picture(
     assert _state(at).file == "broken.yaml"
     assert not at.get("graphviz_chart")  # parallel_research's picture is not broken.yaml's "last readable version"
     assert "The picture appears once the file parses." in [i.value for i in at.info]
+
+
+def test_a_reload_offers_the_unsaved_buffer_back(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _editor(monkeypatch, workspace)
+    _open(at, "article_writer.yaml")
+    edited = _state(at).buffer + "# not saved yet\n"
+    _type(at, edited)
+    assert list((workspace / ".configurable-agents" / "drafts").glob("*.json"))
+
+    again = _editor(monkeypatch, workspace)  # a reload is a new session on the same workspace
+    assert _state(again).buffer != edited
+    [offer] = [i.value for i in again.info if "kept as a draft" in i.value]
+    assert offer.startswith("Unsaved changes to article_writer.yaml from ")
+    _ok(_button(again, "Restore draft").click().run())
+    assert _state(again).buffer == edited and _state(again).file == "article_writer.yaml"
+    assert _header(again) == "**article_writer.yaml** ● modified"
+    assert "Restored the unsaved changes to article_writer.yaml." in [s.value for s in again.success]
+    assert not [b for b in again.button if b.label == "Restore draft"]
+
+    _ok(_button(again, "Save").click().run())
+    assert (workspace / "article_writer.yaml").read_text(encoding="utf-8") == edited
+    assert not list((workspace / ".configurable-agents" / "drafts").glob("*.json"))
+    third = _editor(monkeypatch, workspace)
+    assert not [b for b in third.button if b.label == "Restore draft"]
+
+
+def test_a_discarded_draft_is_gone(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _editor(monkeypatch, workspace)
+    _type(at, _state(at).buffer + "# scratch\n")
+    again = _editor(monkeypatch, workspace)
+    _ok(_button(again, "Discard draft").click().run())
+    assert "Discarded the draft of untitled.yaml." in [s.value for s in again.success]
+    assert not list((workspace / ".configurable-agents" / "drafts").glob("*.json"))
+    assert not [b for b in _editor(monkeypatch, workspace).button if b.label == "Restore draft"]
+
+
+def test_the_problem_count_and_list_sit_beside_the_editor(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _editor(monkeypatch, workspace)
+    _type(at, BROKEN_BUFFER)
+    left, right = at.main.columns[:2]
+    assert not left.error and not _problem_rows_in(left)
+    assert [e.value for e in right.error] == ["3 error(s), 0 warning(s)"]
+    assert len(_problem_rows_in(right)) == 3
+
+
+def _problem_rows_in(block) -> list[str]:
+    return [m.value for m in block.markdown if PROBLEM_ROW.match(m.value)]
+
+
+def test_the_editor_opens_the_file_named_in_the_address(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Run page's "Open the Editor to fix it" link goes to ``Editor?file=NAME``."""
+    (workspace / "broken.yaml").write_text('schema_version: "1.0"\nflow: {name: broken}\n', encoding="utf-8")
+    monkeypatch.setenv(WORKSPACE_ENV, str(workspace))
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    _ok(at.run())
+    at.query_params["file"] = "broken.yaml"
+    at.switch_page(EDITOR)
+    _ok(at.run())
+    assert _state(at).file == "broken.yaml"
+    assert _state(at).buffer == (workspace / "broken.yaml").read_text(encoding="utf-8")
+    assert "file" not in at.query_params  # used once: a reload does not reopen it over later edits
+
+
+def test_the_run_pages_fix_it_link_names_the_broken_file(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (workspace / "broken.yaml").write_text('schema_version: "1.0"\nflow: {name: broken}\n', encoding="utf-8")
+    monkeypatch.setenv(WORKSPACE_ENV, str(workspace))
+    monkeypatch.setattr(sys, "argv", ["app.py"])
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    _ok(at.run())
+    at.switch_page("pages/2_Run.py")
+    _ok(at.run())
+    at.selectbox(key="run_workflow").select("broken.yaml")
+    _ok(at.run())
+    [link] = at.main.get("page_link")
+    assert link.value == "Open the Editor to fix it"
+    assert link.proto.page == "Editor" and link.proto.query_string == "file=broken.yaml"
+
+
+def test_skipped_files_are_noted_in_the_sidebar(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = workspace.parent / "outside.yaml"
+    outside.write_text('schema_version: "1.0"\n', encoding="utf-8")
+    (workspace / "escape.yaml").symlink_to(outside)
+    at = _editor(monkeypatch, workspace)
+    assert "escape.yaml" not in at.sidebar.selectbox(key="editor_open_choice").options
+    notes = [c.value for c in at.sidebar.caption]
+    assert any("escape.yaml" in n and "outside the workspace" in n for n in notes), notes

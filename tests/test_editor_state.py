@@ -7,17 +7,24 @@ from pathlib import Path
 
 import pytest
 
+from agents_core.drafts import Drafts
 from agents_core.gallery import SKELETON, templates
 from agents_core.workspace import Workspace
 from tests.conftest import EXAMPLES_DIR
 from workbench.analysis import analyse
 from workbench.editor_state import (
+    autosave,
     cancel,
+    check_drafts,
     confirm,
+    discard_draft,
     edit,
     editor_state,
     new_from_template,
+    offer_text,
     open_file,
+    open_requested,
+    restore_draft,
     save,
     save_as,
 )
@@ -34,17 +41,39 @@ def session() -> dict:
     return {}
 
 
-def test_a_new_session_starts_with_an_unsaved_skeleton(session):
+def test_a_new_session_starts_with_an_untouched_skeleton_that_is_not_modified(session):
     state = editor_state(session)
-    assert state.buffer == SKELETON and state.file is None and state.modified
+    assert state.buffer == SKELETON and state.file is None and not state.modified
+    assert state.marker == "(new, not saved yet)"
     assert editor_state(session) is state
+
+
+def test_the_first_open_of_a_fresh_session_asks_nothing(session, workspace):
+    state = editor_state(session)
+    outcome = open_file(state, workspace, "review_loop.yaml")
+    assert outcome.kind == "ok"
+    assert state.buffer == (workspace.root / "review_loop.yaml").read_text()
+    assert state.file == "review_loop.yaml" and not state.modified and state.marker == "(saved)"
+
+
+def test_an_untouched_template_is_not_modified_and_an_edit_makes_it_so(session, workspace):
+    state = editor_state(session)
+    gallery = {t.name: t for t in templates()}
+    new_from_template(state, gallery["review_loop"])
+    assert not state.modified
+    assert open_file(state, workspace, "article_writer.yaml").kind == "ok"  # nothing to lose: no question
+    new_from_template(state, gallery["review_loop"])
+    edit(state, state.buffer + "# mine\n")
+    assert state.modified and state.marker == "● modified"
+    assert open_file(state, workspace, "article_writer.yaml").kind == "confirm_discard"
 
 
 def test_opening_asks_before_discarding_unsaved_changes(session, workspace):
     state = editor_state(session)
+    edit(state, SKELETON + "# my work\n")
     outcome = open_file(state, workspace, "review_loop.yaml")
     assert outcome.kind == "confirm_discard"
-    assert state.buffer == SKELETON
+    assert state.buffer == SKELETON + "# my work\n"
     assert confirm(state, workspace).kind == "ok"
     assert state.buffer == (workspace.root / "review_loop.yaml").read_text()
     assert state.file == "review_loop.yaml" and not state.modified
@@ -142,8 +171,9 @@ def test_new_from_template_is_unsaved(session, workspace):
     gallery = {t.name: t for t in templates()}
     assert {"empty", "article_writer", "review_loop"} <= set(gallery)
     new_from_template(state, gallery["review_loop"], discard=True)
-    assert state.file is None and state.modified
+    assert state.file is None and not state.modified and state.marker == "(new, not saved yet)"
     assert "review_loop" in state.buffer
+    assert save(state, workspace).kind == "error"  # still has no file: it goes through save as
 
 
 def test_analysis_of_a_broken_buffer_has_annotations_rows_and_no_picture():
@@ -152,3 +182,119 @@ def test_analysis_of_a_broken_buffer_has_annotations_rows_and_no_picture():
     assert analysis.annotations[0]["type"] == "error"
     good = analyse((EXAMPLES_DIR / "review_loop.yaml").read_text(), "review_loop.yaml")
     assert good.dot and "review" in good.dot and good.rows == []
+
+
+# --------------------------------------------------------------------------- drafts: a reload loses nothing
+
+
+def _reload(session: dict) -> dict:
+    """A browser reload: Streamlit starts a new session; only the disk remains."""
+    session.clear()
+    return session
+
+
+def test_an_edited_buffer_is_kept_as_a_draft_and_offered_to_the_next_session(session, workspace):
+    drafts = Drafts(workspace)
+    state = editor_state(session)
+    check_drafts(state, drafts)
+    open_file(state, workspace, "review_loop.yaml")
+    edited = state.buffer + "# unsaved\n"
+    edit(state, edited)
+    assert autosave(state, drafts) is None
+    folder = workspace.root / ".configurable-agents" / "drafts"
+    assert [p.name for p in folder.iterdir()] == [f"{state.draft_id}.json"]
+
+    state = editor_state(_reload(session))
+    assert state.buffer == SKELETON
+    check_drafts(state, drafts)
+    [offer] = state.offers
+    assert offer.file == "review_loop.yaml" and offer.buffer == edited
+    assert "review_loop.yaml" in offer_text(offer)
+    outcome = restore_draft(state, drafts)
+    assert outcome.kind == "ok" and "review_loop.yaml" in outcome.message
+    assert state.buffer == edited and state.file == "review_loop.yaml" and state.modified
+    assert not state.offers
+    # the file on disk is untouched until the user saves
+    assert not (workspace.root / "review_loop.yaml").read_text().endswith("# unsaved\n")
+    assert save(state, workspace, drafts).kind == "ok"
+    assert (workspace.root / "review_loop.yaml").read_text() == edited
+    assert list(folder.iterdir()) == []  # a saved file clears its draft
+    check_drafts(editor_state(_reload(session)), drafts)
+    assert editor_state(session).offers == []
+
+
+def test_an_untitled_draft_comes_back_untitled_and_modified(session, workspace):
+    drafts = Drafts(workspace)
+    state = editor_state(session)
+    edit(state, SKELETON + "# idea\n")
+    autosave(state, drafts)
+    state = editor_state(_reload(session))
+    check_drafts(state, drafts)
+    restore_draft(state, drafts)
+    assert state.file is None and state.buffer == SKELETON + "# idea\n" and state.modified
+    assert save_as(state, workspace, "idea.yaml", drafts=drafts).kind == "ok"
+    assert Drafts(workspace).all() == []
+
+
+def test_discarding_an_offered_draft_deletes_it(session, workspace):
+    drafts = Drafts(workspace)
+    state = editor_state(session)
+    edit(state, "x: 1\n")
+    autosave(state, drafts)
+    state = editor_state(_reload(session))
+    check_drafts(state, drafts)
+    assert discard_draft(state, drafts).kind == "ok"
+    assert state.buffer == SKELETON and drafts.all() == []
+
+
+def test_an_untouched_buffer_writes_no_draft_and_undoing_an_edit_removes_it(session, workspace):
+    drafts = Drafts(workspace)
+    state = editor_state(session)
+    autosave(state, drafts)
+    assert drafts.all() == []
+    edit(state, SKELETON + "#\n")
+    autosave(state, drafts)
+    assert len(drafts.all()) == 1
+    edit(state, SKELETON)
+    autosave(state, drafts)
+    assert drafts.all() == []
+
+
+def test_restoring_over_unsaved_work_keeps_that_work_as_the_next_offer(session, workspace):
+    drafts = Drafts(workspace)
+    first = editor_state(session)
+    edit(first, "first: 1\n")
+    autosave(first, drafts)
+    state = editor_state(_reload(session))
+    check_drafts(state, drafts)
+    edit(state, "second: 2\n")  # typed before answering the offer
+    autosave(state, drafts)
+    restore_draft(state, drafts)
+    assert state.buffer == "first: 1\n"
+    assert [d.buffer for d in state.offers] == ["second: 2\n"]
+    assert sorted(d.buffer for d in drafts.all()) == ["first: 1\n", "second: 2\n"]
+
+
+def test_drafts_ignore_foreign_and_broken_files_and_never_follow_a_link(workspace, tmp_path):
+    folder = workspace.root / ".configurable-agents" / "drafts"
+    folder.mkdir(parents=True)
+    (folder / "notes.txt").write_text("hello")
+    (folder / ("0" * 32 + ".json")).write_text("{not json")
+    assert Drafts(workspace).all() == []
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.rmtree(workspace.root / ".configurable-agents")
+    (workspace.root / ".configurable-agents").symlink_to(outside)
+    state = editor_state({})
+    edit(state, "x: 1\n")
+    outcome = autosave(state, Drafts(workspace))
+    assert outcome is not None and outcome.kind == "error" and "draft" in outcome.message
+    assert list(outside.iterdir()) == []
+
+
+def test_open_requested_opens_the_named_file(session, workspace):
+    state = editor_state(session)
+    assert open_requested(state, workspace, None) is None
+    assert open_requested(state, workspace, "review_loop.yaml").kind == "ok"
+    assert state.file == "review_loop.yaml"
+    assert open_requested(state, workspace, "review_loop.yaml") is None  # already open, unchanged

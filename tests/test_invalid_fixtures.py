@@ -33,7 +33,7 @@ WORKFLOW_SUFFIXES = (".yaml", ".yml", ".json")
 SIDECAR_SUFFIX = ".expect"
 EXPECT_ITEM = re.compile(r"(?P<code>[EW]-[A-Z0-9-]+)@(?P<line>\d+)(?::(?P<column>\d+))?")
 #: Codes that no fixture file can produce; explicit tests below cover them.
-EXEMPT_FROM_CORPUS = {"E-FILE-READ", "E-FILE-TOO-LARGE"}
+EXEMPT_FROM_CORPUS = {"E-FILE-READ", "E-FILE-TOO-LARGE", "E-TEXT-ENCODING"}
 #: Environment variables that would make provider-key warnings depend on the machine.
 API_KEY_VARIABLES = ("GOOGLE_API_KEY", "OPENAI_API_KEY")
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 
-from agents_core.cli import run, schema, ui, validate  # noqa: F401  (each registers its command)
+from agents_core.cli import migrate, run, schema, ui, validate  # noqa: F401  (each registers its command)
 from agents_core.cli.app import app
+from agents_core.cli.output import plain_warnings
 
 __all__ = ["app", "main"]
 
@@ -22,6 +23,7 @@ def main() -> None:
     # pydantic's plugin discovery scans every installed package's metadata (~30 ms a start);
     # the CLI uses no pydantic plugins.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    plain_warnings()
     app()
 
 

@@ -74,6 +74,23 @@ def print_problems(exc: AgentsError) -> None:
     write_problems(exc.problems, closing=(f"error: {exc.message} {exc.hint}".strip(), "bold red"), stderr=True)
 
 
+def plain_warnings() -> None:
+    """Our own warnings (a broken plugin) print as ``warning: ...`` lines, not as Python source excerpts."""
+    import warnings
+
+    from agents_core.plugins import PluginWarning
+
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, PluginWarning):
+            sys.stderr.write(f"warning: {message}\n")
+        else:
+            shown(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     """Print one error line (no traceback) and exit."""
     sys.stderr.write(f"error: {message}\n")

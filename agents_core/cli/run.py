@@ -19,7 +19,9 @@ def run(
     inputs: Annotated[
         list[str] | None, typer.Option("--input", "-i", help="An input as name=value (typed by the state field).")
     ] = None,
-    input_file: Annotated[Path | None, typer.Option("--input-file", help="A JSON object of inputs.")] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input-file", help="A JSON object of inputs (UTF-8, at most 10 MiB).")
+    ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Use this provider for every node.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Use this model for every node.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the result.")] = False,
@@ -27,6 +29,7 @@ def run(
 ) -> None:
     """Run a workflow with live per-node progress (or resume a failed run)."""
     from agents_core.cli.run_progress import collect_inputs, execute, print_result
+    from agents_core.cli.terminal import neutralise
     from agents_core.errors import AgentsError, ValidationFailed
 
     try:
@@ -43,5 +46,5 @@ def run(
         print_problems(exc)
         raise typer.Exit(EXIT_INVALID) from None
     except AgentsError as exc:
-        fail(f"{exc.message} {exc.hint}".strip())
+        fail(neutralise(f"{exc.message} {exc.hint}".strip()))
     raise typer.Exit(EXIT_OK if result.ok else EXIT_RUN_FAILED)

@@ -3,7 +3,9 @@
 Progress is one line per node: a spinner while it runs (on a terminal), then
 its duration, tokens and retries. Off a terminal (pipes, CI logs) each node
 prints one plain line when it ends. With ``--json`` nothing but the result's
-JSON object reaches stdout.
+JSON object (strict JSON: no NaN) reaches stdout. Every human-readable line
+shows control characters as visible escapes (``cli/terminal.py``), so a
+model's reply cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from agents_core.cli.terminal import neutralise, strict_json_value
 from agents_core.config.models import Workflow
 from agents_core.engine.events import (
     NodeFailed,
@@ -25,7 +28,43 @@ from agents_core.engine.events import (
     RunResult,
     RunStarted,
 )
-from agents_core.engine.state import InputError, parse_text_value, state_fields
+from agents_core.engine.state import (
+    MAX_INPUT_FILE_BYTES,
+    InputError,
+    parse_json_text,
+    parse_text_value,
+    state_fields,
+)
+from agents_core.text import count
+
+
+def read_input_file(path: Path) -> dict[str, Any]:
+    """The JSON object of ``--input-file``, read with a size limit (never more than the limit and one byte)."""
+    where = f"--input-file {path}"
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_INPUT_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(f"{where}: no such file.", "Check the path.") from None
+    except IsADirectoryError:
+        raise InputError(f"{where} is a folder, not a file.", "Give a JSON file of inputs.") from None
+    except OSError as exc:
+        raise InputError(
+            f"{where} cannot be read ({exc.strerror or exc}).", "Check the path and its permissions."
+        ) from None
+    if len(data) > MAX_INPUT_FILE_BYTES:
+        raise InputError(
+            f"{where} is larger than {MAX_INPUT_FILE_BYTES // (1024 * 1024)} MiB; it was not read.",
+            "Inputs are a JSON object of state fields; put large data in a file the workflow's tools read.",
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where} is not UTF-8 text (byte {exc.start}).", "Save the file as UTF-8 JSON.") from None
+    loaded = parse_json_text(text, where)
+    if not isinstance(loaded, dict):
+        raise InputError(f"{where} must hold a JSON object of inputs.", 'Example: {"topic": "cats"}')
+    return loaded
 
 
 def collect_inputs(workflow: Workflow | None, pairs: Iterable[str], input_file: Path | None) -> dict[str, Any]:
@@ -33,15 +72,7 @@ def collect_inputs(workflow: Workflow | None, pairs: Iterable[str], input_file: 
     assert workflow is not None
     values: dict[str, Any] = {}
     if input_file is not None:
-        try:
-            loaded = json.loads(Path(input_file).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"--input-file {input_file}: no such file.", "Check the path.") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"--input-file {input_file}: not a JSON file ({exc}).", "Write a JSON object.") from None
-        if not isinstance(loaded, dict):
-            raise InputError(f"--input-file {input_file} must hold a JSON object of inputs.", '{"topic": "cats"}')
-        values.update(loaded)
+        values.update(read_input_file(input_file))
     fields = state_fields(workflow)
     for pair in pairs:
         name, sep, text = pair.partition("=")
@@ -75,7 +106,7 @@ def _prepend(first: RunEvent, rest: Iterator[RunEvent]) -> Iterator[RunEvent]:
 def _node_line(record: NodeRecord) -> str:
     mark = "✓" if record.status == "success" else "✗"
     retries = f", {record.retries} retr{'y' if record.retries == 1 else 'ies'}" if record.retries else ""
-    return (
+    return neutralise(
         f"{mark} {record.id:<20} {record.duration_ms / 1000:6.2f} s  "
         f"{record.input_tokens:>6} in / {record.output_tokens:<6} out tokens{retries}"
     )
@@ -92,9 +123,10 @@ def print_result(events: Iterator[RunEvent], *, as_json: bool) -> RunResult:
         for event in events:
             if isinstance(event, RunStarted) and not as_json:
                 for notice in event.notices:
-                    console.print(f"[yellow]note:[/] {notice}", markup=True)
+                    console.print("[yellow]note:[/] ", markup=True, end="")
+                    console.print(neutralise(notice), markup=False)
                 verb = "resuming" if event.resumed else "running"
-                console.print(f"{verb} {event.workflow_name} (run id {event.run_id})", markup=False)
+                console.print(neutralise(f"{verb} {event.workflow_name} (run id {event.run_id})"), markup=False)
             elif isinstance(event, NodeStarted) and live:
                 live.start(event.node)
             elif isinstance(event, NodeFinished | NodeFailed):
@@ -109,7 +141,8 @@ def print_result(events: Iterator[RunEvent], *, as_json: bool) -> RunResult:
             live.stop()
     assert result is not None
     if as_json:
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n")
+        body = strict_json_value(result.to_dict())
+        sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n")
     else:
         _print_outcome(result)
     return result
@@ -121,18 +154,20 @@ def _print_outcome(result: RunResult) -> None:
     out = Console(highlight=False, soft_wrap=True)
     if result.ok:
         tokens = f"{result.total_input_tokens} in / {result.total_output_tokens} out tokens"
-        Console(stderr=True).print(f"[green]✓ {result.workflow_name} finished[/] ({len(result.nodes)} nodes, {tokens})")
+        Console(stderr=True, highlight=False).print(
+            f"[green]✓ {neutralise(result.workflow_name)} finished[/] ({count(len(result.nodes), 'node')}, {tokens})"
+        )
         for name, value in result.outputs.items():
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-            out.print(f"[bold]{name}:[/] ", end="")
-            out.print(text, markup=False)
+            out.print(f"[bold]{neutralise(name)}:[/] ", end="")
+            out.print(neutralise(text), markup=False)
         return
     error = result.error
     where = f"node {error.node!r}" if error and error.node else "the run"
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    err.print(f"[bold red]✗ {result.workflow_name} failed in {where}[/]")
+    err.print(f"[bold red]✗ {neutralise(result.workflow_name)} failed in {neutralise(where)}[/]")
     if error:
-        err.print(f"{error.type}: {error.message}", markup=False)
+        err.print(neutralise(f"{error.type}: {error.message}"), markup=False)
     err.print(f"Resume it with: configurable-agents run --resume {result.run_id}", markup=False)
 
 

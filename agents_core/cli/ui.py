@@ -15,11 +15,12 @@ from agents_core.cli.output import fail
 @app.command()
 def ui(
     workspace: Annotated[
-        Path | None, typer.Option("--workspace", help="Folder of workflows (default: $AGENTS_WORKSPACE or here).")
+        Path | None,
+        typer.Option("--workspace", metavar="DIR", help="Folder of workflows (default: $AGENTS_WORKSPACE or here)."),
     ] = None,
-    port: Annotated[int, typer.Option("--port", help="Port to serve on.")] = 8501,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port to serve on.")] = 8501,
     host: Annotated[
-        str, typer.Option("--host", help="Address to bind; keep 127.0.0.1 unless you mean it.")
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to bind; keep 127.0.0.1 unless you mean it.")
     ] = "127.0.0.1",
 ) -> None:
     """Start the workbench in the browser (the same app `make run` starts)."""

@@ -21,6 +21,10 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E-YAML-ALIAS-LIMIT": ("error", "aliases expand beyond the safety limit"),
     "E-YAML-TAG": ("error", "an unsafe or unknown YAML tag"),
     "E-YAML-MULTI-DOC": ("error", "more than one YAML document in the file"),
+    "E-YAML-TAG-VALUE": ("error", "a standard YAML tag with a value it cannot take (!!bool maybe)"),
+    "E-TEXT-ENCODING": ("error", "text that is not valid Unicode (a lone surrogate)"),
+    "E-NESTING-DEPTH": ("error", "mappings and lists nested beyond the depth limit"),
+    "E-NUMBER-TOO-LONG": ("error", "a number literal longer than the length limit"),
     # 2. Shape
     "E-SHAPE-NOT-MAPPING": ("error", "the document is not a mapping of keys"),
     "E-SHAPE-MISSING": ("error", "a required key is missing"),
@@ -65,6 +69,8 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E-ROUTE-DEFAULT-POSITION": ("error", "a default route that is not last"),
     "E-PARALLEL-BRANCH-EDGE": ("error", "a parallel branch with an edge of its own"),
     "E-PARALLEL-CONFLICT": ("error", "parallel branches that write the same field"),
+    "E-EDGE-SEED-LOOP": ("error", "a seed-style `loop:` edge (a loop here is a route going back)"),
+    "E-EDGE-SEED-FORK": ("error", "a seed-style fork `to: [a, b]` (a fan-out here is `parallel` + `join`)"),
     # 6. Providers
     "W-PROVIDER-UNKNOWN": ("warning", "a provider that is not registered"),
     "W-MODEL-UNKNOWN": ("warning", "a model name the provider does not list"),

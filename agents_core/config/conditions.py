@@ -7,7 +7,7 @@ Grammar (lowest precedence first)::
     and_expr   := not_expr ('and' not_expr)*
     not_expr   := 'not' not_expr | comparison
     comparison := operand (('==' | '!=' | '<' | '<=' | '>' | '>=') operand)?
-    operand    := '{state.a.b}' | string | number | 'true' | 'false' | 'null'
+    operand    := '{state.a.b}' | 'state.a.b' | string | number | 'true' | 'false' | 'null'
                 | '(' or_expr ')'
 
 Every AST node keeps the offset of its first character, so the validator can
@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agents_core.config.limits import MAX_CONDITION_DEPTH, MAX_NUMBER_LENGTH
 from agents_core.config.templates import TemplateRenderError, resolve_path
 
 
@@ -87,6 +88,7 @@ _TOKENS = re.compile(
     r"""
     (?P<space>\s+)
   | (?P<ref>\{state(?:\.[A-Za-z_][A-Za-z0-9_]*)+\})
+  | (?P<bareref>state(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?![A-Za-z0-9_.]))
   | (?P<brace>\{[^}]*\}?)
   | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
@@ -130,11 +132,27 @@ def _tokenize(text: str) -> list[_Token]:
         if kind == "word" and value not in _KEYWORDS:
             if value in _WORD_HINTS:
                 hint = f"Write {_WORD_HINTS[value]!r}."
+            elif value == "state":
+                hint = _state_word_hint(text, match.end())
             else:
                 hint = f"Refer to a state field as {{state.{value}}}, or quote a string: '{value}'."
             raise ConditionSyntaxError(f"{value!r} is not a value or keyword.", offset, hint)
+        if kind == "bareref":
+            kind = "ref"  # the seed's form `state.score`, without braces
         tokens.append(_Token(kind if kind != "word" else value, value, offset))
     return tokens
+
+
+_AFTER_STATE = re.compile(r"\s*(?:\.\s*|\[\s*['\"]?)([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _state_word_hint(text: str, end: int) -> str:
+    """The hint for a lone ``state`` word: name the field the user seems to mean (``state .x``, ``state['x']``)."""
+    match = _AFTER_STATE.match(text, end)
+    if match:
+        field = match.group(1)
+        return f"Refer to the field as {{state.{field}}} (or state.{field}), with no spaces or brackets."
+    return "Name a field: {state.field} or state.field."
 
 
 # -- parser --------------------------------------------------------------------
@@ -143,6 +161,16 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0  # open parentheses and 'not's around the current position
+
+    def _deeper(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_CONDITION_DEPTH:
+            raise ConditionSyntaxError(
+                f"the condition nests parentheses and 'not' more than {MAX_CONDITION_DEPTH} levels deep.",
+                token.offset,
+                "Simplify the expression: remove redundant parentheses and double negations.",
+            )
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -193,7 +221,10 @@ class _Parser:
         token = self.peek()
         if token is not None and token.kind == "not":
             self.take()
-            return Not(self.parse_not(), token.offset)
+            self._deeper(token)
+            inner = self.parse_not()
+            self.depth -= 1
+            return Not(inner, token.offset)
         return self.parse_comparison()
 
     def parse_comparison(self) -> Node:
@@ -209,16 +240,24 @@ class _Parser:
         token = self.take()
         kind = token.kind
         if kind == "ref":
-            return StateRef(tuple(token.text[1:-1].split(".")[1:]), token.offset, token.text)
+            return StateRef(tuple(token.text.strip("{}").split(".")[1:]), token.offset, token.text)
         if kind == "string":
             return Literal(_unquote(token.text), token.offset)
         if kind == "number":
+            if len(token.text) > MAX_NUMBER_LENGTH:
+                raise ConditionSyntaxError(
+                    f"this number is {len(token.text):,} characters long; the limit is {MAX_NUMBER_LENGTH}.",
+                    token.offset,
+                    "Write a shorter number.",
+                )
             number = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
             return Literal(number, token.offset)
         if kind in ("true", "false", "null"):
             return Literal({"true": True, "false": False, "null": None}[kind], token.offset)
         if kind == "paren" and token.text == "(":
+            self._deeper(token)
             inner = self.parse_or()
+            self.depth -= 1
             closing = self.take()
             if closing.text != ")":
                 raise ConditionSyntaxError(f"expected ')', found {closing.text!r}.", closing.offset, "Close the '('.")

@@ -39,7 +39,8 @@ def build_flow_graph(data: Any) -> FlowGraph:
     graph = FlowGraph()
     if not isinstance(data, dict):
         return graph
-    for node in data.get("nodes") or []:
+    nodes = data.get("nodes")
+    for node in nodes if isinstance(nodes, list) else []:
         if isinstance(node, dict) and isinstance(node.get("id"), str) and node["id"] not in graph.nodes:
             graph.nodes.append(node["id"])
     known = {*graph.nodes, START, END}

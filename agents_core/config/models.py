@@ -80,6 +80,12 @@ class OutputField(_Model):
     name: str = Field(pattern=IDENTIFIER, description="Field name; must also be listed in the node's `outputs`.")
     type: str = Field(description="Type string of the field, compatible with the state field it is written to.")
     description: str | None = Field(default=None, description="Tells the model what to put in this field.")
+    schema_: ObjectSchema | None = Field(
+        default=None,
+        alias="schema",
+        description="For `type: object`: sub-field name -> type string (nested mappings allowed), "
+        "as in state.fields; the reply is checked against it.",
+    )
 
 
 class OutputSchema(_Model):
@@ -123,6 +129,9 @@ class NodeOptimize(_Model):
     enabled: bool = Field(default=False, description="Optimize this node's prompt when optimization runs.")
     strategy: str | None = Field(default=None, description="DSPy optimizer for this node (overrides the global one).")
     metric: str | None = Field(default=None, description="Metric for this node (overrides the global one).")
+    max_demos: int | None = Field(
+        default=None, gt=0, description="Most few-shot demonstrations for this node (overrides the global one)."
+    )
 
 
 class Node(_Model):
@@ -150,8 +159,9 @@ class RouteCondition(_Model):
     """When a route is taken."""
 
     logic: str = Field(
-        description="Expression over {state.x} with == != < <= > >= and or not, parentheses and literals; or `default`.",
-        examples=["{state.score} >= 8", "default"],
+        description="Expression over {state.x} (or state.x, without braces) with == != < <= > >= and or not, "
+        "parentheses and literals; or `default`.",
+        examples=["{state.score} >= 8", "state.score >= 8", "default"],
     )
 
 
@@ -193,6 +203,13 @@ class MLflowSettings(_Model):
     retention_days: int | None = Field(default=None, gt=0, description="Delete runs older than this many days.")
     redact_pii: bool = Field(
         default=False, description="Mask e-mails, phone and card numbers and API-key-like strings in logs."
+    )
+    async_logging: bool = Field(
+        default=True, description="Log to MLflow in the background so tracking never slows a run (seed key)."
+    )
+    artifact_level: Literal["minimal", "standard", "full"] = Field(
+        default="standard",
+        description="How much is logged as artifacts: `minimal`, `standard` or `full` (seed key).",
     )
 
 
@@ -239,7 +256,7 @@ class OptimizationConfig(_Model):
     enabled: bool = Field(default=False, description="Turn prompt optimization on (warns: not applied yet).")
     strategy: str = Field(default="BootstrapFewShot", description="DSPy optimizer name.")
     metric: str = Field(default="semantic_match", description="Metric that scores outputs during optimization.")
-    max_demos: int = Field(default=4, ge=0, description="Most few-shot demonstrations to add to a prompt.")
+    max_demos: int = Field(default=4, gt=0, description="Most few-shot demonstrations to add to a prompt (at least 1).")
 
 
 class Workflow(_Model):

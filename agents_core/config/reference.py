@@ -224,6 +224,14 @@ def _codes_table() -> list[str]:
     return rows
 
 
+def _limits_table() -> list[str]:
+    from agents_core.config.limits import LIMITS
+
+    rows = ["| Limit | Value | Bounds |", "|---|---|---|"]
+    rows += [f"| {name} | {value} | {what} |" for name, value, what in LIMITS]
+    return rows
+
+
 def render_reference() -> str:
     """The whole reference as Markdown."""
     lines = [_INTRO]
@@ -232,6 +240,15 @@ def render_reference() -> str:
         lines += _table(model)
         lines += ["", "```yaml", example, "```", ""]
     lines += [
+        "## Limits",
+        "",
+        "A file beyond one of these limits is refused with a problem that names the limit and the",
+        "place (`E-FILE-TOO-LARGE`, `E-YAML-ALIAS-LIMIT`, `E-NESTING-DEPTH`, `E-NUMBER-TOO-LONG`,",
+        "`E-COND-SYNTAX`, `E-TYPE-SYNTAX`); they sit far above anything written by hand. The same",
+        "limits apply to a workflow handed to the API as data.",
+        "",
+        *_limits_table(),
+        "",
         "## Problem codes",
         "",
         "Every problem the validator reports has one of these stable codes. Errors make a file",

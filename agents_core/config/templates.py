@@ -1,5 +1,9 @@
 """Prompt templates: ``{state.field}``, ``{state.field.sub}``, ``{local}``, ``{{ }}``.
 
+A bare ``{name}`` (or ``{name.sub}``) is the seed project's form: it names a
+node input first and, failing that, a state field, the order the seed's
+runtime resolves it in. ``{state.x}`` stays the documented form.
+
 One parser serves the validator (which placeholders exist, at which offset)
 and the engine (substitution). Substitution is a single left-to-right pass
 over the *template*: values are inserted as text and never scanned again, so
@@ -16,12 +20,17 @@ from typing import Any, Literal
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _STATE_REF = re.compile(rf"state(?:\.{_IDENT})+")
-_LOCAL_REF = re.compile(_IDENT)
+_LOCAL_REF = re.compile(rf"{_IDENT}(?:\.{_IDENT})*")
 
 
 @dataclass(frozen=True)
 class Placeholder:
-    """One ``{...}`` in a template; ``offset`` is the index of its ``{``."""
+    """One ``{...}`` in a template; ``offset`` is the index of its ``{``.
+
+    ``kind`` is ``state`` for ``{state.a.b}`` and ``local`` for a bare
+    ``{name}`` or ``{name.sub}``, which resolves as a node input first, then
+    as a state field.
+    """
 
     text: str
     offset: int
@@ -113,8 +122,8 @@ def _placeholder(inner: str, whole: str, offset: int) -> Placeholder | TemplateI
     stripped = inner.strip()
     if _STATE_REF.fullmatch(stripped) and stripped == inner:
         return Placeholder(whole, offset, "state", tuple(stripped.split(".")[1:]))
-    if _LOCAL_REF.fullmatch(stripped) and stripped == inner and stripped != "state":
-        return Placeholder(whole, offset, "local", (stripped,))
+    if _LOCAL_REF.fullmatch(stripped) and stripped == inner and stripped.split(".")[0] != "state":
+        return Placeholder(whole, offset, "local", tuple(stripped.split(".")))
     if stripped == "state":
         hint = "Name a field: {state.field}."
     elif stripped != inner and (_STATE_REF.fullmatch(stripped) or _LOCAL_REF.fullmatch(stripped)):
@@ -164,7 +173,14 @@ def render(template: str | ParsedTemplate, state: Mapping[str, Any], local: Mapp
         elif part.kind == "state":
             out.append(value_as_text(resolve_path(state, part.path)))
         else:
-            if part.name not in local:
-                raise TemplateRenderError(f"input {part.name!r} is not defined")
-            out.append(value_as_text(local[part.name]))
+            out.append(value_as_text(_resolve_bare(part, state, local)))
     return "".join(out)
+
+
+def _resolve_bare(part: Placeholder, state: Mapping[str, Any], local: Mapping[str, Any]) -> Any:
+    """A bare ``{name}``: the node's input of that name, else the state field (the seed's order)."""
+    if len(part.path) == 1 and part.name in local:
+        return local[part.name]
+    if part.name in state:
+        return resolve_path(state, part.path)
+    raise TemplateRenderError(f"{part.text} is neither an input of this node nor a state field")

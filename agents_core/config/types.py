@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agents_core.config.limits import MAX_TYPE_DEPTH
+
 BASIC_TYPES = ("str", "int", "float", "bool", "list", "dict", "object")
 _ARITY = {"list": 1, "dict": 2}
 ALLOWED_FORMS = "str, int, float, bool, list, dict, object, list[T], dict[K, V]"
@@ -253,6 +255,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0  # open '[' around the current position
 
     def peek(self) -> tuple[str, str, int] | None:
         match = _TOKEN.match(self.text, self.pos)
@@ -288,9 +291,15 @@ class _Parser:
         if value not in _ARITY:
             raise TypeSyntaxError(f"{value!r} takes no type arguments (only list[T] and dict[K, V] do).", token[2])
         self.take()
+        self.depth += 1
+        if self.depth > MAX_TYPE_DEPTH:
+            raise TypeSyntaxError(
+                f"type {self.text[:40]!r}… nests list[...]/dict[...] more than {MAX_TYPE_DEPTH} levels deep.", token[2]
+            )
         args = [self.parse_type()]
         while (token := self.take())[1] == ",":
             args.append(self.parse_type())
+        self.depth -= 1
         if token[1] != "]":
             raise TypeSyntaxError(f"expected ',' or ']' in {self.text!r}, found {token[1]!r}.", token[2])
         if len(args) != _ARITY[value]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents_core.config.models import Node, Workflow
 from agents_core.config.templates import ParsedTemplate, TemplateRenderError, parse_template, render
-from agents_core.config.types import parse_type
+from agents_core.config.types import object_type, parse_type
 from agents_core.engine.events import NodeRecord
+from agents_core.engine.faults import chain, describe_transient, status_in_chain
 from agents_core.engine.state import state_fields
 from agents_core.errors import (
     AgentsError,
@@ -36,8 +37,6 @@ from agents_core.llm.settings import ResolvedLLM, resolve_llm
 MAX_TOOL_ROUNDS = 6
 #: Finish reasons with which a provider refuses to answer (Gemini's names); retrying does not help.
 BLOCKED_FINISH_REASONS = {"SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
-TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-_TRANSIENT_NAMES = ("Timeout", "ConnectError", "Connection", "RemoteProtocolError", "ServiceUnavailable", "RateLimit")
 
 
 #: Called before each retry with (attempt that failed, the reason, the delay before the next one).
@@ -72,7 +71,9 @@ def _output_model(node: Node, workflow: Workflow) -> tuple[type[BaseModel] | Non
         for field in schema.fields or []:
             declared = parse_type(field.type)
             target = types.get(field.name)
-            if declared.name == "object" and target is not None and target.type.fields is not None:
+            if declared.name == "object" and field.schema_:
+                declared = object_type(field.schema_)  # the output field's own schema (the seed's form)
+            elif declared.name == "object" and target is not None and target.type.fields is not None:
                 declared = target.type  # the state field's schema gives the object its shape
             fields[field.name] = (declared.python_type(), Field(description=field.description or field.name))
         return create_model(f"{node.id}_output", __config__=config, **fields), False
@@ -118,42 +119,11 @@ def build_prompt(plan: NodePlan, state: dict[str, Any]) -> str:
         raise NodeError(f"node {plan.id!r}: {exc.args[0]}.", "Check the node's prompt and inputs.") from None
 
 
-def _status_of(error: BaseException) -> int | None:
-    for attribute in ("status_code", "code", "status"):
-        value = getattr(error, attribute, None)
-        if isinstance(value, int):
-            return value
-    response = getattr(error, "response", None)
-    value = getattr(response, "status_code", None)
-    return value if isinstance(value, int) else None
-
-
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    """An error and the errors it wraps, outermost first (clients wrap SDK errors)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def status_in_chain(error: BaseException) -> int | None:
-    """The HTTP status of an error or of the errors it wraps."""
-    return next((status for e in _chain(error) if (status := _status_of(e)) is not None), None)
-
-
 def is_transient(error: BaseException) -> bool:
-    """429, 5xx, timeouts, connection errors and invalid structured output are worth retrying."""
-    for current in _chain(error):
-        if isinstance(current, InvalidStructuredOutput | TimeoutError | asyncio.TimeoutError | ConnectionError):
-            return True
-        status = _status_of(current)
-        if status is not None:
-            return status in TRANSIENT_STATUS
-        if any(part in type(current).__name__ for part in _TRANSIENT_NAMES):
-            return True
-    return False
+    """429, 5xx, timeouts, connection errors, broken replies and invalid structured output are worth retrying."""
+    if any(isinstance(current, InvalidStructuredOutput) for current in chain(error)):
+        return True
+    return describe_transient(error) is not None
 
 
 def _check_not_blocked(reply: Any, plan: NodePlan) -> None:
@@ -369,9 +339,15 @@ def _node_error(plan: NodePlan, exc: BaseException, attempts: int) -> RunError:
         return NodeError(f"node {plan.id!r}: {exc.message}", exc.hint)
     status = status_in_chain(exc)
     where = f" (HTTP {status})" if status else ""
+    failed = f"node {plan.id!r}: the {plan.llm.provider} model {plan.llm.model!r} failed{where}{tries}"
+    fault = describe_transient(exc)
+    if fault is None:
+        return ProviderError(
+            f"{failed}: {_short(exc)}", "Check the model name, the key and the request; this error is not retried."
+        )
+    detail = _short(exc) if fault == f"HTTP {status}" else f"{fault} ({_short(exc)})"
     return ProviderError(
-        f"node {plan.id!r}: the {plan.llm.provider} model {plan.llm.model!r} failed{where}{tries}: {_short(exc)}",
-        "Transient errors were retried; check the provider's status, the model name and the key."
-        if is_transient(exc)
-        else "Check the model name, the key and the request; this error is not retried.",
+        f"{failed}: {detail}.",
+        "Faults like this are retried with backoff (config.execution.max_retries); check the provider's "
+        "status, or the proxy in between, and try again.",
     )

@@ -3,11 +3,19 @@
 Inputs arrive as Python values (API, server) or as text (CLI ``--input
 count=3``); both are checked against the declared types, so a run never
 starts with a field it cannot use. Errors name the field.
+
+Values must also survive the trip through JSON (the run store, ``--json``,
+the server), so an input is refused when it holds ``NaN`` or an infinity
+(not JSON), an integer too long for Python's int/str conversion limit, or
+nesting deeper than :data:`MAX_INPUT_DEPTH` (which would otherwise end in a
+``RecursionError`` somewhere far from the input that caused it).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +35,11 @@ __all__ = [
 ]
 
 EMPTY_VALUES: dict[str, Any] = {"str": "", "int": 0, "float": 0.0, "bool": False}
+#: Deepest nesting of lists and dicts an input may have.
+MAX_INPUT_DEPTH = 100
+#: Largest ``--input-file`` read (10 MiB); a longer file is refused after reading one byte more.
+MAX_INPUT_FILE_BYTES = 10 * 1024 * 1024
+_ECHO_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -73,16 +86,110 @@ def empty_value(field: FieldSpec) -> Any:
     return EMPTY_VALUES.get(field.type.name)
 
 
+def _echo(text: str) -> str:
+    """``text`` quoted for an error message, shortened (a 5,000-digit number is not echoed whole)."""
+    return repr(text) if len(text) <= _ECHO_LIMIT else repr(text[: _ECHO_LIMIT - 3]) + f"... ({len(text)} characters)"
+
+
+def _max_int_digits() -> int:
+    return sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InputError(f"{name} is not a number JSON can carry.", "Give a finite number.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise InputError(f"{_echo(text)} is too large for a float (it would be infinite).", "Give a finite number.")
+    return value
+
+
+def parse_json_text(text: str, where: str) -> Any:
+    """JSON given on the command line, strictly: finite numbers only, bounded length of numbers and depth."""
+    try:
+        return _loads(text, where)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{where} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).",
+            'Write JSON, e.g. {"topic": "cats"}.',
+        ) from None
+
+
+def _loads(text: str, where: str) -> Any:
+    """``json.loads`` that refuses what :func:`check_value` refuses; a syntax error stays a ``JSONDecodeError``."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc.message}", exc.hint) from None
+    except RecursionError:
+        raise _too_deep(where) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        if "digits" in str(exc):  # int(): more digits than sys.get_int_max_str_digits() allows
+            raise _too_long(where) from None
+        raise
+    check_value(value, where)
+    return value
+
+
+def _too_deep(where: str) -> InputError:
+    return InputError(
+        f"{where} is nested more than {MAX_INPUT_DEPTH} levels deep.",
+        "Flatten the value; inputs may nest lists and objects up to that depth.",
+    )
+
+
+def _too_long(where: str) -> InputError:
+    return InputError(
+        f"{where} holds an integer with more than {_max_int_digits()} digits, more than Python converts.",
+        "Pass so long a number as a string (a str field), or shorten it.",
+    )
+
+
+def check_value(value: Any, where: str) -> None:
+    """Refuse what JSON cannot carry or would choke on: NaN and infinities, overlong integers, deep nesting."""
+    digits = _max_int_digits()
+    max_bits = int(digits * math.log2(10)) if digits else 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    seen: set[int] = set()
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, float) and not math.isfinite(current):
+            raise InputError(
+                f"{where} holds {current!r}, which is not a number JSON can carry.", "Give a finite number."
+            )
+        if isinstance(current, int) and not isinstance(current, bool) and max_bits and current.bit_length() > max_bits:
+            raise _too_long(where)
+        if isinstance(current, Mapping | list | tuple):
+            if depth >= MAX_INPUT_DEPTH:
+                raise _too_deep(where)
+            if id(current) in seen:
+                raise InputError(f"{where} refers to itself.", "Pass plain data (a tree, not a graph).")
+            seen.add(id(current))
+            items = current.values() if isinstance(current, Mapping) else current
+            stack.extend((item, depth + 1) for item in items)
+
+
 def parse_text_value(field: FieldSpec, text: str) -> Any:
     """A CLI value by its declared type: ``3`` -> 3 for int; lists, dicts and objects as JSON."""
     kind = field.type.name
+    where = f"input {field.name!r}"
     try:
         if kind == "str":
             return text
         if kind == "int":
             return int(text)
         if kind == "float":
-            return float(text)
+            value = float(text)
+            if not math.isfinite(value):
+                raise InputError(
+                    f"{where} must be a finite number; {_echo(text)} is not.",
+                    f"Example: --input {field.name}={field.type.example()}",
+                )
+            return value
         if kind == "bool":
             lowered = text.strip().lower()
             if lowered in ("true", "yes", "1", "on"):
@@ -90,12 +197,14 @@ def parse_text_value(field: FieldSpec, text: str) -> Any:
             if lowered in ("false", "no", "0", "off"):
                 return False
             raise ValueError(text)
-        return json.loads(text)
-    except (ValueError, json.JSONDecodeError):
+        return _loads(text, where)
+    except ValueError as exc:
+        if "digits" in str(exc):  # int(): more digits than sys.get_int_max_str_digits() allows
+            raise _too_long(where) from None
         value = field.type.example()
         example = value if isinstance(value, str) else json.dumps(value)
         raise InputError(
-            f"input {field.name!r} must be {field.type}; {text!r} is not.",
+            f"{where} must be {field.type}; {_echo(text)} is not.",
             f"Example: --input {field.name}={example}",
         ) from None
 
@@ -120,6 +229,7 @@ def check_inputs(workflow: Workflow, inputs: Mapping[str, Any], *, from_text: bo
         field = fields[name]
         if from_text and isinstance(value, str):
             value = parse_text_value(field, value)
+        check_value(value, f"input {name!r}")
         if field.type.name == "float" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         problem = field.type.mismatch(value, f"input {name}") or missing_subfield(field.type, value, f"input {name}")

@@ -1,7 +1,10 @@
 """The provider registry: every LLM provider is registered here by name.
 
 Built-in providers register themselves exactly as a third party would, with
-one :func:`register_provider` call. The registry holds only light metadata
+one :func:`register_provider` call; installed packages add theirs through the
+``configurable_agents.providers`` entry point group (an entry point names a
+``ProviderInfo``, a list of them, or a function returning either), loaded on
+the first lookup of a name the registry does not know. The registry holds only light metadata
 (key variable, known model names), so the validator can check provider and
 model names without importing any LLM library.
 """
@@ -12,6 +15,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from agents_core.plugins import PROVIDER_GROUP, load_plugins
 
 
 @dataclass(frozen=True)
@@ -63,11 +68,32 @@ def unregister_provider(name: str) -> None:
 
 
 def get_provider(name: str) -> ProviderInfo | None:
-    return _PROVIDERS.get(name)
+    """The provider named ``name``; installed plugins are looked at only for a name not known yet."""
+    info = _PROVIDERS.get(name)
+    if info is None:
+        load_plugins(PROVIDER_GROUP, _register_plugin)
+        info = _PROVIDERS.get(name)
+    return info
 
 
 def provider_names() -> list[str]:
+    """Every registered provider, installed plugins included."""
+    load_plugins(PROVIDER_GROUP, _register_plugin)
     return sorted(_PROVIDERS)
+
+
+def _register_plugin(entry_name: str, target: Any) -> None:
+    """Register what a ``configurable_agents.providers`` entry point names; raise to refuse it."""
+    found = target() if callable(target) and not isinstance(target, ProviderInfo) else target
+    if found is None:  # the function registered its providers itself
+        return
+    infos = [found] if isinstance(found, ProviderInfo) else list(found)
+    for info in infos:
+        if not isinstance(info, ProviderInfo):
+            raise TypeError(f"expected a ProviderInfo (or a list of them), got {type(info).__name__}")
+        if _PROVIDERS.get(info.name) not in (None, info):
+            raise ValueError(f"provider {info.name!r} is already registered; the plugin may not replace it")
+        register_provider(info)
 
 
 register_provider(

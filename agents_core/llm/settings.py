@@ -1,9 +1,13 @@
 """Which provider and model a node uses: defaults, `config.llm`, node `llm`, run overrides.
 
-Layers are merged field by field, later layers winning. A model name only
-applies to the provider it was written for: overriding the provider (say to
-`local` for an offline run) without a model falls back to that provider's
-default model instead of sending a Gemini model name to llama.cpp.
+Layers are merged field by field, later layers winning. A model name and an
+``api_base`` only apply to the provider they were written for: overriding
+the provider (say to `local` for an offline run) without a model falls back
+to that provider's default model instead of sending a Gemini model name to
+llama.cpp, and a layer that changes the provider without giving its own
+``api_base`` drops the inherited one. Otherwise a node switched to `google`
+would keep the workflow's Ollama URL, and the Google client would send
+``GOOGLE_API_KEY`` to it: a key must only ever reach its own provider.
 """
 
 from __future__ import annotations
@@ -45,15 +49,19 @@ def resolve_llm(*layers: Any, timeout: float = DEFAULT_TIMEOUT) -> ResolvedLLM:
     """Merge settings layers (pydantic ``LLMSettings``, dicts or ``None``), lowest priority first."""
     provider = DEFAULT_PROVIDER
     model: str | None = None
+    api_base: str | None = None
     for layer in layers:
         layer_provider = _get(layer, "provider")
         if layer_provider and layer_provider != provider:
-            provider, model = layer_provider, None  # a model named for another provider does not carry over
+            # A model or an endpoint given for another provider does not carry over.
+            provider, model, api_base = layer_provider, None, None
         if _get(layer, "model"):
             model = _get(layer, "model")
+        if _get(layer, "api_base") is not None:
+            api_base = _get(layer, "api_base")
     info = get_provider(provider)
-    values: dict[str, Any] = {}
-    for name in ("temperature", "max_tokens", "api_base", "structured_output"):
+    values: dict[str, Any] = {"api_base": api_base}
+    for name in ("temperature", "max_tokens", "structured_output"):
         for layer in layers:
             if _get(layer, name) is not None:
                 values[name] = _get(layer, name)

@@ -14,7 +14,7 @@ import time
 
 from playwright.sync_api import Frame, Locator, Page, expect
 
-from tests.browser.conftest import ARTIFACTS_DIR, save_screenshot
+from tests.browser.conftest import ARTIFACTS_DIR, save_screenshot, wait_for_render
 
 TIMEOUT = 15_000
 ACE_IFRAME = 'iframe[title*="streamlit_ace"]'
@@ -77,13 +77,20 @@ def gutter_cell(frame: Frame, line: int) -> Locator:
     return frame.locator(".ace_gutter-cell").filter(has_text=re.compile(rf"^\s*{line}\s*$"))
 
 
+def error_cell(frame: Frame, line: int) -> Locator:
+    """The gutter cell of ``line`` carrying an error mark (Ace may keep a stale unmarked copy while redrawing)."""
+    return frame.locator(".ace_gutter-cell.ace_error").filter(has_text=re.compile(rf"^\s*{line}\s*$"))
+
+
 def problem_entries(page: Page, code: str) -> Locator:
     return page.get_by_test_id("stMarkdownContainer").filter(has_text=code)
 
 
 def header(page: Page) -> Locator:
-    """The markdown line under the title: ``**<file>** ● modified`` or ``**<file>** (saved)``."""
-    return page.get_by_test_id("stMarkdownContainer").filter(has_text=re.compile(r"(● modified|\(saved\))$"))
+    """The markdown line under the title: ``**<file>** ● modified``, ``(saved)`` or ``(new, not saved yet)``."""
+    return page.get_by_test_id("stMarkdownContainer").filter(
+        has_text=re.compile(r"(● modified|\(saved\)|\(new, not saved yet\))$")
+    )
 
 
 def wait_until_sent(page: Page, text: str, *, timeout: float = TIMEOUT) -> None:
@@ -112,17 +119,19 @@ def open_editor(page: Page, open_app, app) -> Page:
     return page
 
 
-def open_workspace_file(page: Page, name: str, text: str) -> Frame:
-    """Open ``name`` through the sidebar, discarding the unsaved buffer; returns the new Ace frame."""
+def open_workspace_file(page: Page, name: str, text: str, *, ask: bool = False) -> Frame:
+    """Open ``name`` through the sidebar (with ``ask``, discarding the unsaved buffer); returns the new Ace frame."""
     sidebar = _sidebar(page)
     sidebar.get_by_test_id("stSelectbox").filter(has_text="Workspace file").click()
     page.get_by_role("option", name=name, exact=True).click()
     open_button = sidebar.get_by_role("button", name="Open file")
     expect(open_button).to_be_enabled(timeout=TIMEOUT)
     open_button.click()
-    expect(page.get_by_text("has unsaved changes. Discard them and open?")).to_be_visible(timeout=TIMEOUT)
-    page.get_by_role("button", name="Discard changes").click()
+    if ask:
+        expect(page.get_by_text("has unsaved changes. Discard them and open?")).to_be_visible(timeout=TIMEOUT)
+        page.get_by_role("button", name="Discard changes").click()
     expect(page.get_by_text(f"Opened {name}.")).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Discard changes")).to_have_count(0)
     expect(header(page)).to_have_text(f"{name} (saved)", timeout=TIMEOUT)
     return ace_frame(page, text)
 
@@ -207,7 +216,7 @@ def test_save_as_new_file_refuses_outside_and_confirms_overwrite(streamlit_app, 
     app = streamlit_app()
     workspace = app.workspace
     open_editor(page, open_app, app)
-    expect(header(page)).to_have_text("untitled.yaml ● modified", timeout=TIMEOUT)
+    expect(header(page)).to_have_text("untitled.yaml (new, not saved yet)", timeout=TIMEOUT)
     frame = ace_frame(page)
 
     ace_goto_line_end(frame, 1)
@@ -291,3 +300,134 @@ def test_unsaved_changes_survive_a_page_switch(streamlit_app, open_app, page: Pa
     frame.evaluate(f"() => document.querySelector('.ace_editor').env.editor.scrollToLine({line}, true, false)")
     expect(gutter_cell(frame, line)).to_have_class(re.compile(r"\bace_error\b"), timeout=TIMEOUT)
     assert (app.workspace / "article_writer.yaml").read_text(encoding="utf-8") == source
+
+
+def test_the_first_open_of_a_fresh_session_asks_nothing(streamlit_app, open_app, page: Page) -> None:
+    app = streamlit_app()
+    source = (app.workspace / "review_loop.yaml").read_text(encoding="utf-8")
+    open_editor(page, open_app, app)
+    expect(header(page)).to_have_text("untitled.yaml (new, not saved yet)", timeout=TIMEOUT)
+    open_workspace_file(page, "review_loop.yaml", source)  # fails if "Discard changes?" is asked
+    expect(page.get_by_text("has unsaved changes")).to_have_count(0)
+
+
+def test_a_reload_keeps_the_unsaved_buffer(streamlit_app, open_app, page: Page) -> None:
+    app = streamlit_app()
+    source = (app.workspace / "article_writer.yaml").read_text(encoding="utf-8")
+    open_editor(page, open_app, app)
+    frame = open_workspace_file(page, "article_writer.yaml", source)
+    frame.evaluate(f"() => {{ const e = {ACE}; e.navigateFileEnd(); e.focus(); }}")
+    page.keyboard.type("# typed, never saved")
+    edited = ace_value(frame)
+    assert edited.endswith("# typed, never saved")
+    wait_until_sent(page, edited)
+    expect(header(page)).to_have_text("article_writer.yaml ● modified", timeout=TIMEOUT)
+
+    page.reload()
+    wait_for_render(page)
+    expect(page.get_by_text("Unsaved changes to article_writer.yaml from")).to_be_visible(timeout=TIMEOUT)
+    shot(page, "editor_reload_offers_draft")
+    page.get_by_role("button", name="Restore draft").click()
+    expect(page.get_by_text("Restored the unsaved changes to article_writer.yaml.")).to_be_visible(timeout=TIMEOUT)
+    ace_frame(page, edited)
+    expect(header(page)).to_have_text("article_writer.yaml ● modified", timeout=TIMEOUT)
+    assert (app.workspace / "article_writer.yaml").read_text(encoding="utf-8") == source
+
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved article_writer.yaml.")).to_be_visible(timeout=TIMEOUT)
+    assert (app.workspace / "article_writer.yaml").read_text(encoding="utf-8") == edited
+    page.reload()
+    wait_for_render(page)
+    expect(page.get_by_role("heading", name="Editor", exact=True)).to_be_visible(timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Restore draft")).to_have_count(0)
+
+
+def _in_viewport(page: Page, locator: Locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] >= 0
+
+
+def test_at_1440x900_the_problems_are_beside_the_editor_and_tooltips_fit(streamlit_app, open_app, page: Page) -> None:
+    app = streamlit_app()
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_editor(page, open_app, app)
+    frame = ace_frame(page)
+    long_tail = " Also {state.one_very_long_misspelled_reference_name} and {state.another_one_misspelled}."
+    for line in (14, 3):  # the prompt (misspelled references) and the flow's name (a long message)
+        ace_goto_line_end(frame, line)
+        page.keyboard.type(long_tail)
+    expect(page.get_by_text(re.compile(r"^\d+ error\(s\)"))).to_be_visible(timeout=TIMEOUT)
+    entries = page.get_by_test_id("stMarkdownContainer").filter(has_text=re.compile("E-REF-STATE|E-NAME-INVALID"))
+    expect(entries).to_have_count(3, timeout=TIMEOUT)
+
+    banner = page.get_by_test_id("stAlertContentError").filter(has_text="error(s)")
+    editor_box = page.locator(ACE_IFRAME).bounding_box()
+    banner_box = banner.bounding_box()
+    assert _in_viewport(page, banner), banner_box
+    assert _in_viewport(page, entries.first), entries.first.bounding_box()
+    assert banner_box["x"] >= editor_box["x"] + editor_box["width"]  # beside the editor, not under it
+    assert banner_box["y"] < editor_box["y"] + editor_box["height"]
+    # The whole list is reachable inside its own box, without scrolling the page.
+    problems = page.locator(".st-key-editor_problems")
+    assert _in_viewport(page, problems)
+    main_scroll = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop")
+    assert main_scroll == 0
+    page.screenshot(path=str(ARTIFACTS_DIR / "editor_1440x900.png"))
+
+    # The gutter tooltip of a long message stays inside the editor's frame.
+    error_cell(frame, 3).hover()
+    tooltip = frame.locator(".ace_tooltip")
+    expect(tooltip).to_be_visible(timeout=TIMEOUT)
+    tip = tooltip.bounding_box()
+    width = frame.evaluate("() => window.innerWidth")
+    height = frame.evaluate("() => window.innerHeight")
+    local = frame.evaluate(
+        "() => { const r = document.querySelector('.ace_tooltip').getBoundingClientRect();"
+        " return {x: r.left, y: r.top, right: r.right, bottom: r.bottom}; }"
+    )
+    page.screenshot(path=str(ARTIFACTS_DIR / "editor_1440x900_tooltip.png"))
+    assert tip is not None
+    assert local["x"] >= 0 and local["right"] <= width, (local, width)
+    assert local["y"] >= 0 and local["bottom"] <= height, (local, height)
+
+    # ... and so does the tooltip of a problem on the editor's last visible line.
+    page.mouse.move(0, 0)
+    frame.evaluate(f"() => {{ const e = {ACE}; e.navigateFileEnd(); e.focus(); }}")
+    page.keyboard.type("\n" * 40 + "unexpected_top_level_key: 1")
+    last = ace_value(frame).count("\n") + 1
+    expect(gutter_cell(frame, last)).to_have_class(re.compile(r"\bace_error\b"), timeout=TIMEOUT)
+    frame.evaluate(f"n => {ACE}.scrollToLine(n, false, false)", last)
+    cell = error_cell(frame, last)
+    cell_box = frame.evaluate(
+        "n => { const c = [...document.querySelectorAll('.ace_gutter-cell')]"
+        ".find(c => c.textContent.trim() === String(n)); const r = c.getBoundingClientRect();"
+        " return {top: r.top, bottom: r.bottom}; }",
+        last,
+    )
+    assert cell_box["bottom"] > height - 60, (cell_box, height)  # really at the bottom of the frame
+    cell.hover()
+    expect(tooltip).to_be_visible(timeout=TIMEOUT)
+    local = frame.evaluate(
+        "() => { const r = document.querySelector('.ace_tooltip').getBoundingClientRect();"
+        " return {x: r.left, y: r.top, right: r.right, bottom: r.bottom}; }"
+    )
+    page.screenshot(path=str(ARTIFACTS_DIR / "editor_1440x900_tooltip_bottom.png"))
+    assert local["x"] >= 0 and local["right"] <= width, (local, width)
+    assert local["y"] >= 0 and local["bottom"] <= height, (local, height)
+
+
+def test_the_run_pages_fix_it_link_opens_the_broken_file(streamlit_app, open_app, page: Page) -> None:
+    app = streamlit_app()
+    broken = 'schema_version: "1.0"\nflow: {name: broken}\n'
+    (app.workspace / "broken.yaml").write_text(broken, encoding="utf-8")
+    page.add_init_script(RECORD_COMPONENT_VALUES)
+    open_app(app, "Run")
+    page.get_by_test_id("stSelectbox").filter(has_text="Workflow").click()
+    page.get_by_role("option", name="broken.yaml", exact=True).click()
+    link = page.get_by_role("link", name=re.compile("Open the Editor to fix it"))
+    expect(link).to_be_visible(timeout=TIMEOUT)
+    link.click()
+    expect(page.get_by_role("heading", name="Editor", exact=True)).to_be_visible(timeout=TIMEOUT)
+    expect(header(page)).to_have_text("broken.yaml (saved)", timeout=TIMEOUT)
+    ace_frame(page, broken)

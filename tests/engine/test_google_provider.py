@@ -21,20 +21,18 @@ from agents_core.errors import ProviderError
 from tests.stubs.gemini import (
     GeminiStub,
     Reply,
+    broken_json_reply,
+    cut_off_reply,
     delayed,
     error_reply,
     function_call_reply,
+    html_error_reply,
     json_reply,
     malformed_reply,
     text_reply,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture(autouse=True)
-def _isolated_run_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AGENTS_RUN_STORE", str(tmp_path / "runs.sqlite"))
 
 
 @pytest.fixture(autouse=True)
@@ -289,6 +287,44 @@ def test_server_errors_exhaust_retries(gemini_stub: GeminiStub) -> None:
     assert result.state == {"question": "q", "a": ""}  # the state as it was before the node
     [record] = result.nodes
     assert (record.status, record.retries) == ("failed", 2)
+
+
+BROKEN_REPLIES = {
+    "cut off mid-body": (cut_off_reply, "the provider's reply was cut off mid-body"),
+    "502 HTML labelled JSON": (html_error_reply, "HTTP 502 with a body that is not JSON"),
+    "200 with malformed JSON": (broken_json_reply, "was not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BROKEN_REPLIES))
+def test_a_broken_reply_is_transient_and_retried(gemini_stub: GeminiStub, kind: str) -> None:
+    make, _ = BROKEN_REPLIES[kind]
+    gemini_stub.push(make(), text_reply("whole this time"))
+
+    result = run_workflow(one_node(gemini_stub.url, max_retries=2), {"question": "q"})
+
+    assert result.ok, result.error
+    assert result.outputs == {"a": "whole this time"}
+    assert result.nodes[0].retries == 1
+    assert len(gemini_stub.requests) == 2
+
+
+@pytest.mark.parametrize("kind", list(BROKEN_REPLIES))
+def test_a_broken_reply_every_time_says_what_happened(gemini_stub: GeminiStub, kind: str) -> None:
+    make, words = BROKEN_REPLIES[kind]
+    gemini_stub.push(*[make() for _ in range(3)], text_reply("never sent"))
+
+    result = run_workflow(one_node(gemini_stub.url, max_retries=2), {"question": "q"})
+
+    assert not result.ok
+    assert len(gemini_stub.requests) == 3 and gemini_stub.pending == 1
+    assert result.error is not None and result.error.node == "answer"
+    assert result.error.type == "ProviderError"
+    assert words in result.error.message
+    assert "after 3 attempts" in result.error.message
+    assert "HTTP 400" not in result.error.message  # aiohttp's parser code is not the provider's status
+    assert "retried with backoff" in result.error.message  # the hint travels in the message
+    assert result.nodes[0].retries == 2
 
 
 def test_invalid_structured_output_is_retried_with_feedback(gemini_stub: GeminiStub) -> None:

@@ -7,8 +7,6 @@ the quality of its prose.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from langchain_core.messages import HumanMessage
 from pydantic import BaseModel
@@ -45,8 +43,7 @@ INPUTS = {
 
 
 @pytest.fixture(autouse=True)
-def run_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AGENTS_RUN_STORE", str(tmp_path / "runs.sqlite"))
+def _bundled_model_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOCAL_MODEL_PATH", raising=False)
 
 

@@ -131,12 +131,9 @@ def _serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def isolated_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Each test has its own run store and, unless it sets one, no OpenAI key."""
-    store = tmp_path / "runs.sqlite"
-    monkeypatch.setenv("AGENTS_RUN_STORE", str(store))
+def _no_openai_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unless a test sets one, no OpenAI key (the run store is isolated by tests/conftest.py)."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    return store
 
 
 # -- workflows ------------------------------------------------------------------------------
@@ -346,11 +343,11 @@ def test_no_key_and_no_api_base_fails_before_any_node() -> None:
         run_workflow(plain_workflow(None), {"topic": "hi"})
 
 
-def test_up_front_provider_error_leaves_no_run_behind(isolated_run: Path) -> None:
+def test_up_front_provider_error_leaves_no_run_behind(run_store: Path) -> None:
     """The key is checked before the run is recorded: no run stays 'running' in the store."""
     with pytest.raises(ProviderError):
         run_workflow(plain_workflow(None), {"topic": "hi"})
-    assert not isolated_run.exists() or RunStore(isolated_run).recent() == []
+    assert not run_store.exists() or RunStore(run_store).recent() == []
 
 
 # -- several runs in one process (workbench, server) ------------------------------------------------

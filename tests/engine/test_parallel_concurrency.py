@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import pytest
 import yaml
 
 from agents_core.engine.events import NodeFinished, NodeStarted, RunFinished
@@ -25,11 +24,6 @@ BRANCH_ANSWERS = {
     "historical view": "HISTORY: coffee houses date from the 1500s.",
     "practical advice": "PRACTICE: keep it under four cups a day.",
 }
-
-
-@pytest.fixture(autouse=True)
-def _isolated_run_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AGENTS_RUN_STORE", str(tmp_path / "runs.sqlite"))
 
 
 def _is_branch(request: RecordedRequest) -> bool:

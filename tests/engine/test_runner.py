@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
-from pathlib import Path
 
 import pytest
 
@@ -54,13 +53,6 @@ class RateLimited(Exception):
 
 class BadRequest(Exception):
     status_code = 400
-
-
-@pytest.fixture(autouse=True)
-def run_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "runs.sqlite"
-    monkeypatch.setenv("AGENTS_RUN_STORE", str(path))
-    return path
 
 
 def test_a_linear_run_yields_events_in_order_and_a_result():

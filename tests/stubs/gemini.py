@@ -45,6 +45,8 @@ class Reply:
     body: bytes = b""
     delay: float = 0.0
     content_type: str = "application/json"
+    #: Announce this many bytes in Content-Length but send only ``body``, then hang up (a cut-off reply).
+    announced_length: int | None = None
 
 
 @dataclass
@@ -159,7 +161,30 @@ def error_reply(code: int, message: str | None = None, status: str | None = None
 
 def delayed(reply: Reply, seconds: float) -> Reply:
     """``reply``, sent only after ``seconds`` (cut short when the stub stops)."""
-    return Reply(status=reply.status, body=reply.body, delay=seconds, content_type=reply.content_type)
+    return Reply(
+        status=reply.status,
+        body=reply.body,
+        delay=seconds,
+        content_type=reply.content_type,
+        announced_length=reply.announced_length,
+    )
+
+
+def cut_off_reply(text: str = "never arrives whole") -> Reply:
+    """A 200 whose body stops half-way: Content-Length promises the whole body, the stub hangs up early."""
+    whole = text_reply(text).body
+    return Reply(body=whole[: len(whole) // 2], announced_length=len(whole))
+
+
+def html_error_reply(code: int = 502) -> Reply:
+    """A gateway's HTML error page, mislabelled ``application/json`` (as proxies and load balancers do)."""
+    page = f"<html><head><title>{code} Bad Gateway</title></head><body><h1>{code} Bad Gateway</h1></body></html>"
+    return Reply(status=code, body=page.encode())
+
+
+def broken_json_reply() -> Reply:
+    """A 200 whose body is not JSON at all (a truncated or garbled envelope)."""
+    return Reply(body=b'{"candidates": [{"content": {"parts": [{"text": "hal')
 
 
 Handler = Callable[[RecordedRequest], "Reply | None"]
@@ -322,7 +347,11 @@ class GeminiStub:
         try:
             http.send_response(reply.status)
             http.send_header("Content-Type", reply.content_type)
-            http.send_header("Content-Length", str(len(reply.body)))
+            length = reply.announced_length if reply.announced_length is not None else len(reply.body)
+            http.send_header("Content-Length", str(length))
+            if reply.announced_length is not None:
+                http.send_header("Connection", "close")
+                http.close_connection = True
             http.end_headers()
             http.wfile.write(reply.body)
             http.wfile.flush()

@@ -23,6 +23,7 @@ from agents_core.config.conditions import (
     parse_condition,
 )
 from agents_core.config.loader import PathKey, format_path
+from agents_core.config.migrate import SeedEdge, plan_seed_edges
 from agents_core.config.rules.context import Context, did_you_mean, known
 from agents_core.config.rules.nodes import check_state_path
 from agents_core.config.types import TypeRef
@@ -54,8 +55,13 @@ def check_edges(ctx: Context) -> None:
         return  # the shape check reported it; endpoints cannot be judged without nodes
     graph = _Graph()
     graph.incomplete = any(not isinstance(edge, dict) for edge in ctx.data["edges"])
+    seed_edges = {plan.index: plan for plan in plan_seed_edges(ctx.data)}
     for index, edge in ctx.edges():
         path: PathKey = ("edges", index)
+        if index in seed_edges:
+            _report_seed_edge(ctx, path, seed_edges[index])
+            graph.incomplete = True
+            continue
         source = edge.get("from")
         if not isinstance(source, str):
             graph.incomplete = True
@@ -93,6 +99,26 @@ def check_edges(ctx: Context) -> None:
             for link in links:
                 graph.link(*link)
     _check_graph(ctx, graph)
+
+
+def _report_seed_edge(ctx: Context, path: PathKey, plan: SeedEdge) -> None:
+    """A `loop:` edge or a `to: [a, b]` fork of the seed project: the hint gives our exact equivalent."""
+    if plan.kind == "loop":
+        ctx.add(
+            "E-EDGE-SEED-LOOP",
+            (*path, "loop"),
+            "`loop:` edges are the seed project's form; here a loop is a route that goes back to the node.",
+            plan.hint(),
+            at_key=True,
+        )
+    else:
+        ctx.add(
+            "E-EDGE-SEED-FORK",
+            (*path, "to"),
+            "`to` names one node; a list of nodes is the seed project's fork. Here a fan-out is "
+            "`parallel: [...]` with a `join` node.",
+            plan.hint(),
+        )
 
 
 def _report_shape(ctx: Context, path: PathKey, kinds: list[str]) -> None:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from agents_core.config.loader import PathKey
 from agents_core.config.rules.context import Context, did_you_mean, known
-from agents_core.config.rules.state import parse_type_at
+from agents_core.config.rules.state import object_schema_at, parse_type_at
 from agents_core.config.templates import parse_template
 from agents_core.config.types import TypeRef
-from agents_core.tools.registry import tool_names
+from agents_core.tools.registry import get_tool_info, tool_names
 
 RESERVED_NODE_IDS = ("START", "END")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -72,8 +73,19 @@ def _check_input(ctx: Context, path: PathKey, name: Any, value: Any) -> None:
         check_template(ctx, path, value, set(), in_inputs=True)
 
 
-def check_template(ctx: Context, path: PathKey, text: str, local_names: set[str], in_inputs: bool = False) -> None:
-    """Report malformed placeholders and unknown references in a template string."""
+def check_template(
+    ctx: Context,
+    path: PathKey,
+    text: str,
+    local_names: set[str],
+    in_inputs: bool = False,
+    bare_state: bool = True,
+) -> None:
+    """Report malformed placeholders and unknown references in a template string.
+
+    A bare ``{name}`` is a node input first, then a state field (the seed
+    project's order); ``bare_state=False`` keeps it to inputs only (run names).
+    """
     parsed = parse_template(text)
     for issue in parsed.issues:
         ctx.add_in_text("E-TEMPLATE-SYNTAX", path, text, issue.offset, issue.length, issue.message, issue.hint)
@@ -82,21 +94,45 @@ def check_template(ctx: Context, path: PathKey, text: str, local_names: set[str]
             check_state_path(ctx, path, text, placeholder.offset, placeholder.text, placeholder.path)
             continue
         name = placeholder.name
-        if name in local_names:
+        dotted = len(placeholder.path) > 1
+        if not dotted and name in local_names:
             continue
-        if name in ctx.state_fields() and not in_inputs:
-            ctx.reads.setdefault(name, path)
-        if in_inputs:
-            message = f"{placeholder.text}: inputs can refer to state fields only."
-            hint = f"Write {{state.{name}}}." if name in ctx.state_types else "Refer to {state.field}."
-        elif name in ctx.state_types:
-            message = f"{placeholder.text} is not an input of this node. Did you mean {{state.{name}}}?"
-            hint = f"State fields are written {{state.{name}}}; or add `{name}` under `inputs`."
-        else:
-            suggestion = did_you_mean(name, local_names)
-            message = f"{placeholder.text} is not an input of this node.{suggestion} {known(local_names, 'Inputs')}"
-            hint = f'Declare it under `inputs` ({name}: "{{state.field}}"), or refer to a state field.'
-        ctx.add_in_text("E-REF-LOCAL", path, text, placeholder.offset, len(placeholder.text), message, hint)
+        if bare_state and (name in ctx.state_fields() or not ctx.state_readable):
+            check_state_path(ctx, path, text, placeholder.offset, placeholder.text, placeholder.path)
+            continue
+        _report_bare(ctx, path, text, placeholder.offset, placeholder.text, placeholder.path, local_names, in_inputs)
+
+
+def _report_bare(
+    ctx: Context,
+    path: PathKey,
+    text: str,
+    offset: int,
+    shown: str,
+    ref: tuple[str, ...],
+    local_names: set[str],
+    in_inputs: bool,
+) -> None:
+    """A bare placeholder that names neither an input of the node nor a state field."""
+    name = ref[0]
+    fields = list(ctx.state_fields())
+    if in_inputs:
+        message = (
+            f"{shown} is not a state field; inputs can refer to state fields only."
+            f"{did_you_mean(name, fields)} {known(fields, 'Known fields')}"
+        )
+        hint = "Refer to a declared field: {state.field}."
+    elif len(ref) > 1 and name in local_names:
+        message = f"{shown}: input {name!r} has no sub-fields here, and {name!r} is not a state field."
+        hint = f"Write {{{name}}}, or refer to an object state field as {{state.field.sub}}."
+    else:
+        suggestion = did_you_mean(name, [*local_names, *fields])
+        message = (
+            f"{shown} is neither an input of this node nor a state field.{suggestion} "
+            f"{known(local_names, 'Inputs')} {known(fields, 'State fields')}"
+        )
+        hint = f'Declare it under `inputs` ({name}: "{{state.field}}"), or refer to a state field as {{state.field}}.'
+    ctx.add_in_text("E-REF-LOCAL", path, text, offset, len(shown), message, hint)
 
 
 def check_state_path(
@@ -241,7 +277,7 @@ def _check_object_output(
         field_type = (
             parse_type_at(ctx, (*field_path, "type"), field["type"]) if isinstance(field.get("type"), str) else None
         )
-        declared[name] = (position, field_type)
+        declared[name] = (position, _with_schema(ctx, field_path, field, field_type))
     for position, name in enumerate(outputs):
         if name not in declared:
             ctx.add(
@@ -263,24 +299,58 @@ def _check_object_output(
             _check_compatible(ctx, field_path, name, field_type, f"output field {name!r}")
 
 
+def _with_schema(
+    ctx: Context, field_path: PathKey, field: dict[str, Any], field_type: TypeRef | None
+) -> TypeRef | None:
+    """An output field's type, shaped by its own ``schema`` (the seed's nested objects) or its state field's.
+
+    ``type: object`` without a schema writing to an object state field takes
+    that field's schema, as the engine does when it builds the reply model.
+    """
+    schema = field.get("schema")
+    if field_type is None:
+        return None
+    if schema is not None and field_type.name != "object":
+        ctx.add(
+            "E-OUTPUT-SCHEMA",
+            (*field_path, "schema"),
+            f"`schema` describes object sub-fields, but output field {field.get('name')!r} has type {field_type}.",
+            "Set `type: object`, or remove `schema`.",
+            at_key=True,
+        )
+        return field_type
+    if field_type.name != "object":
+        return field_type
+    if isinstance(schema, Mapping):
+        return object_schema_at(ctx, (*field_path, "schema"), schema)
+    target = ctx.state_types.get(str(field.get("name")))
+    if schema is None and target is not None and target.name == "object":
+        return target
+    return field_type
+
+
 def _check_compatible(ctx: Context, path: PathKey, state_field: str, produced: TypeRef, what: str) -> None:
     target = ctx.state_types.get(state_field)
     if target is None or produced.can_store_in(target):
         return
+    shown, wanted = str(produced), str(target)
+    if shown == wanted:  # same name, different sub-fields: show them, or the message contradicts itself
+        shown, wanted = produced.describe(), target.describe()
     ctx.add(
         "E-OUTPUT-TYPE",
         path,
-        f"{what} is {produced}, but state field {state_field!r} is {target}.",
-        f"Make the types agree: declare the output as {target}, or change the state field's type.",
+        f"{what} is {shown}, but state field {state_field!r} is {wanted}.",
+        f"Make the types agree: declare the output as {wanted}, or change the state field's type.",
     )
 
 
 def _check_tools(ctx: Context, index: int, tools: Any) -> None:
     if not isinstance(tools, list):
         return
-    available = tool_names()
     for position, name in enumerate(tools):
-        if isinstance(name, str) and name not in available:
+        # One lookup per name: installed plugins are scanned only for a name the built-ins do not know.
+        if isinstance(name, str) and get_tool_info(name) is None:
+            available = tool_names()
             ctx.add(
                 "E-TOOL-UNKNOWN",
                 (*_node(index), "tools", position),

@@ -7,8 +7,10 @@ releases.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 from agents_core.config.loader import PathKey
 from agents_core.config.rules.context import Context, did_you_mean, known
@@ -17,7 +19,9 @@ from agents_core.llm.registry import DEFAULT_PROVIDER, get_provider, provider_na
 
 def check_providers(ctx: Context) -> None:
     global_llm = ctx.section("config", "llm")
-    global_provider = global_llm.get("provider") if isinstance(global_llm.get("provider"), str) else None
+    global_provider = _text(global_llm.get("provider"))
+    global_effective = global_provider or DEFAULT_PROVIDER
+    global_base = _text(global_llm.get("api_base"))
     places: list[tuple[PathKey, dict[str, Any], str | None]] = [(("config", "llm"), global_llm, None)]
     for index, node in ctx.nodes():
         llm = node.get("llm")
@@ -25,11 +29,11 @@ def check_providers(ctx: Context) -> None:
             places.append((("nodes", index, "llm"), llm, global_provider))
     used: dict[str, PathKey | None] = {}
     for path, llm, inherited in places:
-        provider = llm.get("provider") if isinstance(llm.get("provider"), str) else None
+        provider = _text(llm.get("provider"))
+        effective = provider or inherited or DEFAULT_PROVIDER
         if provider is not None:
             _check_provider_name(ctx, (*path, "provider"), provider)
             used.setdefault(provider, (*path, "provider"))
-        effective = provider or inherited or DEFAULT_PROVIDER
         model = llm.get("model")
         if isinstance(model, str):
             _check_model(ctx, (*path, "model"), effective, model)
@@ -37,8 +41,49 @@ def check_providers(ctx: Context) -> None:
     overriding = sum(1 for path, llm, _ in places[1:] if isinstance(llm.get("provider"), str))
     if global_provider is None and overriding < node_count:
         used.setdefault(DEFAULT_PROVIDER, None)
+    keyed = _providers_needing_a_key(ctx, global_effective, global_base)
     for provider, path in used.items():
-        _check_key(ctx, provider, path, ctx.section("config", "llm").get("api_base"))
+        _check_key(ctx, provider, path, needs_key=provider in keyed)
+
+
+def _providers_needing_a_key(ctx: Context, global_provider: str, global_base: str | None) -> set[str]:
+    """Providers some node calls without a keyless endpoint of its own.
+
+    As at run time (``llm/settings.py``), an ``api_base`` applies only to the
+    provider it was given with: a node that switches provider does not inherit
+    the workflow's ``api_base``.
+    """
+    keyed: set[str] = set()
+    nodes = [node.get("llm") if isinstance(node.get("llm"), dict) else {} for _, node in ctx.nodes()]
+    for llm in nodes or [{}]:
+        provider = _text(llm.get("provider")) or global_provider
+        base = _text(llm.get("api_base")) or (global_base if provider == global_provider else None)
+        if not _keyless_endpoint(base):
+            keyed.add(provider)
+    return keyed
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _keyless_endpoint(api_base: str | None) -> bool:
+    """Whether ``api_base`` names a server on this machine or its private network (Ollama, vLLM, llama.cpp).
+
+    Such servers usually need no key; a public endpoint (OpenAI, Groq, Together) does.
+    """
+    if not api_base:
+        return False
+    host = (urlsplit(api_base if "//" in api_base else f"//{api_base}").hostname or "").lower()
+    if not host:
+        return False
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan")) or "." not in host:
+        return True  # loopback names, mDNS, Docker's host name, and bare service names (`ollama`)
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
 
 
 def _check_provider_name(ctx: Context, path: PathKey, provider: str) -> None:
@@ -66,12 +111,12 @@ def _check_model(ctx: Context, path: PathKey, provider: str, model: str) -> None
     )
 
 
-def _check_key(ctx: Context, provider: str, path: PathKey | None, api_base: Any) -> None:
+def _check_key(ctx: Context, provider: str, path: PathKey | None, *, needs_key: bool) -> None:
     info = get_provider(provider)
     if info is None or info.api_key_env is None or os.environ.get(info.api_key_env):
         return
-    if provider == "openai" and isinstance(api_base, str) and api_base:
-        return  # self-hosted OpenAI-compatible servers usually need no key
+    if provider == "openai" and not needs_key:
+        return  # every use points at a self-hosted OpenAI-compatible server, which needs no key
     if path is None:
         ctx.add(
             "W-PROVIDER-KEY",

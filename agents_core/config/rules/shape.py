@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agents_core.config.loader import PathKey, format_path
+from agents_core.config.migrate import seed_kind
 from agents_core.config.models import SUPPORTED_SCHEMA_VERSIONS, Workflow
 from agents_core.config.rules.context import Context, did_you_mean
 
@@ -113,12 +114,22 @@ def check_shape(ctx: Context) -> Workflow | None:
         seen: set[tuple[str, PathKey]] = set()
         for error in exc.errors(include_url=False):
             path, absent = _resolve(ctx.data, tuple(error["loc"]))
+            if _seed_edge_part(ctx.data, path):
+                continue  # reported with its exact equivalent by the edge rules
             key = (error["type"], path)
             if key in seen:
                 continue
             seen.add(key)
             _report(ctx, error, path, absent)
         return None
+
+
+def _seed_edge_part(data: Any, path: PathKey) -> bool:
+    """Whether ``path`` is the `loop` or list-valued `to` of a seed-style edge."""
+    if len(path) < 3 or path[0] != "edges" or not isinstance(path[1], int):
+        return False
+    kind = seed_kind(data["edges"][path[1]])
+    return (kind == "loop" and path[2] == "loop") or (kind == "fork" and path[2] == "to")
 
 
 def _report(ctx: Context, error: dict[str, Any], path: PathKey, absent: bool) -> None:

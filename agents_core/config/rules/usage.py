@@ -45,7 +45,7 @@ def _note_run_name_reads(ctx: Context, run_name: str) -> None:
     cleaned = run_name
     for token in allowed:
         cleaned = cleaned.replace("{" + token + "}", " " * (len(token) + 2))  # keep offsets
-    check_template(ctx, ("config", "observability", "mlflow", "run_name"), cleaned, {"timestamp"})
+    check_template(ctx, ("config", "observability", "mlflow", "run_name"), cleaned, {"timestamp"}, bare_state=False)
 
 
 def _check_optimization(ctx: Context) -> None:
