@@ -329,7 +329,7 @@ def test_the_problem_count_and_list_sit_beside_the_editor(workspace: Path, monke
     _type(at, BROKEN_BUFFER)
     left, right = at.main.columns[:2]
     assert not left.error and not _problem_rows_in(left)
-    assert [e.value for e in right.error] == ["3 error(s), 0 warning(s)"]
+    assert [e.value for e in right.error] == ["3 errors, 0 warnings"]
     assert len(_problem_rows_in(right)) == 3
 
 

@@ -16,6 +16,7 @@ import typer
 
 from agents_core.cli.app import app
 from agents_core.cli.output import EXIT_INVALID, EXIT_OK, fail, print_problems, write_problems
+from agents_core.text import problem_counts
 
 
 def _is_json(path: Path) -> bool:
@@ -62,7 +63,7 @@ def migrate(
             fail(f"{output}: cannot be written ({exc.strerror}).")
         sys.stderr.write(f"wrote {output}\n")
     errors, warnings = len(report.errors), len(report.warnings)
-    counts = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    counts = problem_counts(errors, warnings)
     if report.problems:
         verdict = "the result is valid" if not errors else "the result is not valid yet"
         write_problems(
