@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agents_core.config.validator import ValidationReport, validate_file, validate_text, validate_workflow
-    from agents_core.engine.compiler import LoopLimitExceeded
     from agents_core.engine.events import RunEvent, RunResult
     from agents_core.engine.runner import (
         aresume_run,
@@ -41,18 +40,23 @@ if TYPE_CHECKING:
         stream_resume,
         stream_run,
     )
-    from agents_core.engine.state import InputError
     from agents_core.errors import (
         AgentsError,
         DeployError,
         DockerUnavailable,
         FileExists,
+        InputError,
+        InvalidStructuredOutput,
+        LoopLimitExceeded,
         NodeError,
         NodeTimeoutError,
         ParseError,
         Problem,
         ProviderError,
+        RunCancelled,
+        RunConflict,
         RunError,
+        RunNotFound,
         ToolError,
         ValidationFailed,
         WorkflowFileError,
@@ -73,6 +77,12 @@ _ERRORS = (
     "ProviderError",
     "ToolError",
     "NodeTimeoutError",
+    "InputError",
+    "InvalidStructuredOutput",
+    "LoopLimitExceeded",
+    "RunNotFound",
+    "RunConflict",
+    "RunCancelled",
     "DeployError",
     "DockerUnavailable",
     "WorkspaceError",
@@ -97,8 +107,6 @@ _LOCATIONS = {
     "validate_workflow": "agents_core.config.validator",
     "Problem": "agents_core.errors",
     **dict.fromkeys(_ERRORS, "agents_core.errors"),
-    "InputError": "agents_core.engine.state",
-    "LoopLimitExceeded": "agents_core.engine.compiler",
     "load_workflow": "agents_core.workflow",
     "RunEvent": "agents_core.engine.events",
     "RunResult": "agents_core.engine.events",
@@ -115,6 +123,7 @@ __all__ = [
     "DockerUnavailable",
     "FileExists",
     "InputError",
+    "InvalidStructuredOutput",
     "LoopLimitExceeded",
     "NodeError",
     "NodeTimeoutError",
@@ -122,8 +131,11 @@ __all__ = [
     "Problem",
     "ProviderError",
     "ProviderInfo",
+    "RunCancelled",
+    "RunConflict",
     "RunError",
     "RunEvent",
+    "RunNotFound",
     "RunResult",
     "ToolError",
     "ToolInfo",

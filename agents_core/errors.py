@@ -1,21 +1,29 @@
-"""Every error the product raises, and the `Problem` record they carry.
+"""Every error the product raises, the `Problem` record they carry, and what each means to a face.
 
 One module holds the whole hierarchy so each face (CLI, workbench, server)
 maps errors to exit codes, messages and HTTP statuses in one place::
 
-    AgentsError
-    ├── WorkflowFileError          a workflow file cannot be used
-    │   ├── ParseError             unreadable, too large, bad YAML/JSON
-    │   └── ValidationFailed       readable, but the validator found errors
-    ├── RunError                   a run failed          (engine, later issues)
-    │   ├── NodeError
-    │   ├── ProviderError
-    │   ├── ToolError
-    │   └── NodeTimeoutError
-    ├── DeployError                packaging / Docker    (later issues)
-    │   └── DockerUnavailable
-    └── WorkspaceError             a path outside the workspace, a name refused
-        └── FileExists             saving would overwrite a file (ask first)
+    AgentsError                        category (exit code, HTTP status)
+    ├── WorkflowFileError              invalid_workflow (2, 422)
+    │   ├── ParseError                 unreadable, too large, bad YAML/JSON
+    │   └── ValidationFailed           readable, but the validator found errors
+    ├── InputError                     invalid_input (2, 422): run inputs that do not fit the state
+    ├── InvalidStructuredOutput        run_failed (1, 500): a reply off the output schema (retried)
+    ├── RunError                       run_failed (1, 500): a run failed or cannot be used
+    │   ├── NodeError                  a node failed; ``node`` and ``record`` say which and how far
+    │   ├── ProviderError              configuration (2, 500): a provider unknown, keyless or failing
+    │   ├── ToolError                  configuration (2, 500): a tool unknown or failing
+    │   ├── NodeTimeoutError           a model call outlived config.execution.timeout
+    │   ├── LoopLimitExceeded          a loop went past max_loop_iterations
+    │   ├── RunNotFound                not_found (2, 404): no run with that id in the store
+    │   ├── RunConflict                conflict (2, 409): finished already, or owned by a live process
+    │   └── RunCancelled               cancelled (130, 409): cancelled on request
+    └── WorkspaceError                 workspace (2, 403): a path outside the workspace, a name refused
+        └── FileExists                 conflict (2, 409): saving would overwrite a file (ask first)
+
+Anything else (a bug, a broken store) is ``internal`` (1, 500). A face asks
+:func:`exit_code` / :func:`http_status` (or :func:`category_of`); it never
+parses a message to learn the kind of failure or the node.
 
 A problem is data before it is text (FastAPI's ``[{loc, msg, type}]``):
 ``Problem`` holds the code, severity, message, hint and the place; faces
@@ -26,9 +34,42 @@ render it as ``file:line:col: error CODE: message``, an ace annotation or a
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 Severity = Literal["error", "warning"]
+
+Category = Literal[
+    "invalid_workflow",
+    "invalid_input",
+    "configuration",
+    "run_failed",
+    "not_found",
+    "conflict",
+    "cancelled",
+    "workspace",
+    "internal",
+]
+
+
+class Outcome(NamedTuple):
+    """What a category means to a face: the CLI's exit code and the server's HTTP status."""
+
+    exit_code: int
+    http_status: int
+
+
+#: The one table of category -> (CLI exit code, HTTP status). SPEC §11: 0 ok, 1 workflow failed, 2 bad usage.
+CATEGORY_OUTCOMES: dict[str, Outcome] = {
+    "invalid_workflow": Outcome(2, 422),
+    "invalid_input": Outcome(2, 422),
+    "configuration": Outcome(2, 500),
+    "run_failed": Outcome(1, 500),
+    "not_found": Outcome(2, 404),
+    "conflict": Outcome(2, 409),
+    "cancelled": Outcome(130, 409),
+    "workspace": Outcome(2, 403),
+    "internal": Outcome(1, 500),
+}
 
 
 @dataclass(frozen=True)
@@ -77,15 +118,21 @@ class AgentsError(Exception):
     hint: str = ""
     problems: list[Problem] = field(default_factory=list)
 
+    category: ClassVar[str] = "internal"
+
     def __post_init__(self) -> None:
         super().__init__(self.message)
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}".strip()
 
+    __hash__ = Exception.__hash__  # exceptions are kept in sets (tracebacks, retry state)
+
 
 class WorkflowFileError(AgentsError):
     """A workflow file cannot be used as it is."""
+
+    category: ClassVar[str] = "invalid_workflow"
 
 
 class ParseError(WorkflowFileError):
@@ -96,37 +143,116 @@ class ValidationFailed(WorkflowFileError):
     """The file parsed, but the validator reported errors (see ``problems``)."""
 
 
+class InputError(AgentsError):
+    """Run inputs that do not fit the workflow's state (unknown, missing, wrong type, not storable)."""
+
+    category: ClassVar[str] = "invalid_input"
+
+
+class InvalidStructuredOutput(AgentsError):
+    """The model's reply did not match the node's output schema (retried with feedback; ``hint`` holds the reply)."""
+
+    category: ClassVar[str] = "run_failed"
+
+
+@dataclass
 class RunError(AgentsError):
-    """A workflow run failed."""
+    """A workflow run failed, or a run cannot be used as asked.
+
+    ``node`` names the node that failed (``None`` for the run as a whole) and
+    ``record`` is that node's ``NodeRecord`` as far as it got; both are data,
+    so no face re-reads them out of the message.
+    """
+
+    node: str | None = None
+    record: Any = None
+
+    category: ClassVar[str] = "run_failed"
+
+    __hash__ = Exception.__hash__
 
 
 class NodeError(RunError):
-    """A node failed; the message names the node."""
+    """A node failed; ``node`` names it and ``record`` holds what it did before failing."""
 
 
 class ProviderError(RunError):
     """An LLM provider is unknown, misconfigured or failed."""
 
+    category: ClassVar[str] = "configuration"
+
 
 class ToolError(RunError):
     """A tool is unknown or failed."""
+
+    category: ClassVar[str] = "configuration"
 
 
 class NodeTimeoutError(RunError):
     """A model call took longer than ``config.execution.timeout``."""
 
 
-class DeployError(AgentsError):
-    """Packaging or running a deployment failed."""
+class LoopLimitExceeded(RunError):
+    """A loop went back more often than ``config.execution.max_loop_iterations`` allows."""
 
 
-class DockerUnavailable(DeployError):
-    """No Docker engine is reachable."""
+class RunNotFound(RunError):
+    """No run with that id is in the store."""
+
+    category: ClassVar[str] = "not_found"
+
+
+class RunConflict(RunError):
+    """The run cannot be started or resumed now: it succeeded already, or a live owner runs it."""
+
+    category: ClassVar[str] = "conflict"
+
+
+class RunCancelled(RunError):
+    """The run was cancelled on request (it can be resumed)."""
+
+    category: ClassVar[str] = "cancelled"
 
 
 class WorkspaceError(AgentsError):
     """A path leads outside the workspace, or a file name is refused."""
 
+    category: ClassVar[str] = "workspace"
+
 
 class FileExists(WorkspaceError):
     """Saving would overwrite an existing file; the caller must ask before retrying with overwrite."""
+
+    category: ClassVar[str] = "conflict"
+
+
+class DeployError(AgentsError):
+    """Packaging or running a deployment failed (reserved for the deployment issue; nothing raises it yet)."""
+
+
+class DockerUnavailable(DeployError):
+    """No Docker engine is reachable (reserved for the deployment issue; nothing raises it yet)."""
+
+
+def category_of(error: BaseException) -> str:
+    """The category of any exception: its class's for ours, ``internal`` for everything else."""
+    if isinstance(error, KeyboardInterrupt):
+        return "cancelled"
+    return getattr(error, "category", "internal") if isinstance(error, AgentsError) else "internal"
+
+
+def exit_code(error: BaseException) -> int:
+    """The CLI exit code for an error, from the one table."""
+    return CATEGORY_OUTCOMES[category_of(error)].exit_code
+
+
+def http_status(error: BaseException) -> int:
+    """The HTTP status the server answers an error with, from the one table."""
+    return CATEGORY_OUTCOMES[category_of(error)].http_status
+
+
+def describe_exception(error: BaseException) -> str:
+    """An error's message without its type name: faces print ``{type}: {message}``, so it is never doubled."""
+    if isinstance(error, AgentsError):
+        return error.message
+    return str(error) or type(error).__name__

@@ -219,6 +219,11 @@ def test_json_errors_name_the_field_and_the_place_inside_it(all_kinds, field: st
     assert field not in inputs
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 9 §4: check_inputs now refuses an object missing a sub-field of its schema ({'size': 2}); "
+    "the form (workbench/run_form.py) still lets it through until it calls engine.state.missing_subfield",
+)
 def test_every_json_rejection_is_one_check_inputs_would_make(all_kinds) -> None:
     """The form's checks agree with the engine's: what the form lets through, check_inputs accepts."""
     extra = parse_type("object")

@@ -16,16 +16,17 @@ from typing import Annotated, Any, TypedDict
 
 from agents_core.config.conditions import ConditionEvalError, Default, evaluate, parse_condition
 from agents_core.config.models import Workflow
-from agents_core.engine.events import NodeFailed, NodeFinished, NodeStarted, RunErrorInfo
+from agents_core.engine.events import NodeFailed, NodeFinished, NodeRetried, NodeStarted, RunErrorInfo
 from agents_core.engine.node import NodePlan, execute_node
-from agents_core.errors import RunError
+from agents_core.errors import LoopLimitExceeded, RunError
+
+__all__ = ["DURABILITY", "LoopLimitExceeded", "build_graph", "recursion_limit", "state_schema"]
 
 VISITS = "__visits__"
 RECORDS = "__records__"
-
-
-class LoopLimitExceeded(RunError):
-    """A loop went back more often than ``config.execution.max_loop_iterations`` allows."""
+#: LangGraph writes each checkpoint before the next step starts: a kill -9 mid-node never
+#: loses the node before it (with "async" the last checkpoint can be lost and a paid node run again).
+DURABILITY = "sync"
 
 
 def _add_counts(left: dict[str, int] | None, right: dict[str, int] | None) -> dict[str, int]:
@@ -66,12 +67,16 @@ def _node_function(plan: NodePlan, run_id: str, model_for: Callable[[NodePlan], 
 
         emit = get_stream_writer()
         emit(NodeStarted(run_id, plan.id, plan.llm.provider, plan.llm.model))
+
+        def retried(attempt: int, reason: str, delay: float) -> None:
+            emit(NodeRetried(run_id, plan.id, attempt, reason, delay))
+
         try:
-            updates, record = await execute_node(plan, state, model_for(plan))
+            updates, record = await execute_node(plan, state, model_for(plan), retried)
         except RunError as exc:
-            record = getattr(exc, "record", None)
-            if record is not None:
-                emit(NodeFailed(run_id, record, RunErrorInfo(plan.id, type(exc).__name__, str(exc))))
+            if exc.record is not None:
+                info = RunErrorInfo(plan.id, type(exc).__name__, exc.message, exc.hint, exc.category)
+                emit(NodeFailed(run_id, exc.record, info))
             raise
         emit(NodeFinished(run_id, record))
         return {**updates, VISITS: {plan.id: 1}, RECORDS: [_record_dict(record)]}

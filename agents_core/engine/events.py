@@ -3,14 +3,25 @@
 One event stream, many consumers (SPEC §2a): the CLI's progress lines, the
 Run page's live rows, the server's job status and MLflow tracking all read
 these same events; the runner knows none of them.
+
+Every event carries ``run_id``, ``seq`` (1, 2, 3 … per run with no gaps,
+continuing across resumes; given by the run service as it records the
+event), ``at`` (UTC) and ``kind``, and round-trips through
+:meth:`to_dict` / :func:`event_from_dict`, which is how the run service's
+event log stores them.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-RunStatus = Literal["success", "failed"]
+RunStatus = Literal["success", "failed", "cancelled", "interrupted"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -43,17 +54,32 @@ class NodeRecord:
             "model": self.model,
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NodeRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
 
 @dataclass(frozen=True)
 class RunErrorInfo:
-    """Why a run failed: the node (if any), the kind of error, and a message with its fix."""
+    """Why a run failed: the node (if any), the kind of error, a message, its fix and its category."""
 
     node: str | None
     type: str
     message: str
+    hint: str = ""
+    category: str = "run_failed"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunErrorInfo:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -96,46 +122,151 @@ class RunResult:
             "error": self.error.to_dict() if self.error else None,
         }
 
+    def to_data(self) -> dict[str, Any]:
+        """Everything, for the event log (node records in full); :meth:`from_data` reads it back."""
+        return {
+            "run_id": self.run_id,
+            "workflow_name": self.workflow_name,
+            "status": self.status,
+            "state": self.state,
+            "outputs": self.outputs,
+            "nodes": [n.to_dict() for n in self.nodes],
+            "error": self.error.to_dict() if self.error else None,
+            "notices": list(self.notices),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RunResult:
+        return cls(
+            run_id=data["run_id"],
+            workflow_name=data["workflow_name"],
+            status=data["status"],
+            state=data.get("state") or {},
+            outputs=data.get("outputs") or {},
+            nodes=[NodeRecord.from_dict(n) for n in data.get("nodes") or []],
+            error=RunErrorInfo.from_dict(data["error"]) if data.get("error") else None,
+            notices=list(data.get("notices") or []),
+        )
+
 
 @dataclass(frozen=True)
-class RunStarted:
+class _Event:
+    """The fields every event has; ``seq`` and ``at`` are set when the run service records it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; :func:`event_from_dict` makes the same event from it."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, NodeRecord | RunErrorInfo):
+                value = value.to_dict()
+            elif isinstance(value, RunResult):
+                value = value.to_data()
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            data[f.name] = value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        return event_from_dict(data)
+
+    def stamped(self, seq: int, at: datetime | None = None) -> Any:
+        """The same event with its place in the run's log."""
+        return replace(self, seq=seq, at=at or utc_now())  # type: ignore[call-arg]
+
+
+@dataclass(frozen=True)
+class RunStarted(_Event):
     run_id: str
     workflow_name: str
     inputs: dict[str, Any]
     resumed: bool = False
     notices: tuple[str, ...] = ()
     kind: str = "run_started"
+    seq: int = field(default=0, kw_only=True)
+    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
-class NodeStarted:
+class NodeStarted(_Event):
     run_id: str
     node: str
     provider: str
     model: str
     kind: str = "node_started"
+    seq: int = field(default=0, kw_only=True)
+    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
-class NodeFinished:
+class NodeRetried(_Event):
+    """A node's model call failed transiently and is tried again after ``delay`` seconds."""
+
+    run_id: str
+    node: str
+    attempt: int
+    reason: str
+    delay: float
+    kind: str = "node_retried"
+    seq: int = field(default=0, kw_only=True)
+    at: datetime = field(default_factory=utc_now, kw_only=True)
+
+
+@dataclass(frozen=True)
+class NodeFinished(_Event):
     run_id: str
     record: NodeRecord
     kind: str = "node_finished"
+    seq: int = field(default=0, kw_only=True)
+    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
-class NodeFailed:
+class NodeFailed(_Event):
     run_id: str
     record: NodeRecord
     error: RunErrorInfo
     kind: str = "node_failed"
+    seq: int = field(default=0, kw_only=True)
+    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
-class RunFinished:
+class RunFinished(_Event):
     run_id: str
     result: RunResult
     kind: str = "run_finished"
+    seq: int = field(default=0, kw_only=True)
+    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
-RunEvent = RunStarted | NodeStarted | NodeFinished | NodeFailed | RunFinished
+RunEvent = RunStarted | NodeStarted | NodeRetried | NodeFinished | NodeFailed | RunFinished
+
+EVENT_TYPES: dict[str, type[Any]] = {
+    cls.__dataclass_fields__["kind"].default: cls
+    for cls in (RunStarted, NodeStarted, NodeRetried, NodeFinished, NodeFailed, RunFinished)
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> RunEvent:
+    """The event :meth:`to_dict` described (unknown keys are ignored, so old logs stay readable)."""
+    kind = data.get("kind")
+    cls = EVENT_TYPES.get(kind)  # type: ignore[arg-type]
+    if cls is None:
+        raise ValueError(f"unknown event kind {kind!r}; known kinds: {', '.join(EVENT_TYPES)}.")
+    known = {f.name for f in fields(cls)}
+    values = {k: v for k, v in data.items() if k in known}
+    if "record" in values:
+        values["record"] = NodeRecord.from_dict(values["record"])
+    if "error" in values and isinstance(values["error"], dict):
+        values["error"] = RunErrorInfo.from_dict(values["error"])
+    if "result" in values:
+        values["result"] = RunResult.from_data(values["result"])
+    if "notices" in values:
+        values["notices"] = tuple(values["notices"])
+    if isinstance(values.get("at"), str):
+        values["at"] = datetime.fromisoformat(values["at"])
+    return cls(**values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,14 @@ from agents_core.config.types import object_type, parse_type
 from agents_core.engine.events import NodeRecord
 from agents_core.engine.faults import chain, describe_transient, status_in_chain
 from agents_core.engine.state import state_fields
-from agents_core.errors import AgentsError, NodeError, NodeTimeoutError, ProviderError
+from agents_core.errors import (
+    AgentsError,
+    InvalidStructuredOutput,
+    NodeError,
+    NodeTimeoutError,
+    ProviderError,
+    RunError,
+)
 from agents_core.llm.settings import ResolvedLLM, resolve_llm
 
 MAX_TOOL_ROUNDS = 6
@@ -31,8 +39,8 @@ MAX_TOOL_ROUNDS = 6
 BLOCKED_FINISH_REASONS = {"SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"}
 
 
-class InvalidStructuredOutput(AgentsError):
-    """The model's reply did not match the node's output schema (retried with feedback)."""
+#: Called before each retry with (attempt that failed, the reason, the delay before the next one).
+RetryCallback = Callable[[int, str, float], None]
 
 
 @dataclass
@@ -242,10 +250,14 @@ def _updates(plan: NodePlan, value: Any) -> dict[str, Any]:
     return {name: data[name] for name in plan.outputs if name in data}
 
 
-async def execute_node(plan: NodePlan, state: dict[str, Any], model: Any) -> tuple[dict[str, Any], NodeRecord]:
+async def execute_node(
+    plan: NodePlan, state: dict[str, Any], model: Any, on_retry: RetryCallback | None = None
+) -> tuple[dict[str, Any], NodeRecord]:
     """Run ``plan`` on ``state`` with ``model``; returns the state updates and the node's record.
 
-    Raises a ``RunError`` naming the node; the record travels on it as ``record``.
+    Raises a ``RunError`` whose ``node`` and ``record`` fields say which node failed and
+    what it did. ``on_retry`` hears of each retry (the runner turns it into ``node_retried``).
+    Cancellation (``asyncio.CancelledError``) is not caught: it stops the node at once.
     """
     from langchain_core.messages import AIMessage, HumanMessage
     from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -266,6 +278,7 @@ async def execute_node(plan: NodePlan, state: dict[str, Any], model: Any) -> tup
             ),
             retry=retry_if_exception(is_transient),
             reraise=True,
+            before_sleep=_retry_reporter(on_retry),
         )
         async for attempt in retrying:
             with attempt:
@@ -287,7 +300,7 @@ async def execute_node(plan: NodePlan, state: dict[str, Any], model: Any) -> tup
         record.status = "failed"
         error = _node_error(plan, exc, attempts)
         record.error = error.message
-        error.record = record  # type: ignore[attr-defined]
+        error.node, error.record = plan.id, record
         raise error from exc
     finally:
         record.duration_ms = (time.perf_counter() - started) * 1000
@@ -295,7 +308,23 @@ async def execute_node(plan: NodePlan, state: dict[str, Any], model: Any) -> tup
         record.retries = max(attempts - 1, 0)
 
 
-def _node_error(plan: NodePlan, exc: BaseException, attempts: int) -> AgentsError:
+def _retry_reporter(on_retry: RetryCallback | None) -> Callable[[Any], None] | None:
+    """Tenacity's ``before_sleep`` hook, reporting (attempt, reason, delay) to ``on_retry``."""
+    if on_retry is None:
+        return None
+
+    def report(retry_state: Any) -> None:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        reason = _short(error, 200) if error is not None else "retry"
+        if error is not None and not isinstance(error, AgentsError):
+            reason = f"{type(error).__name__}: {reason}"
+        delay = float(retry_state.next_action.sleep) if retry_state.next_action else 0.0
+        on_retry(retry_state.attempt_number, reason, delay)
+
+    return report
+
+
+def _node_error(plan: NodePlan, exc: BaseException, attempts: int) -> RunError:
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(exc, NodeTimeoutError | ProviderError | NodeError):
         if tries and not exc.message.endswith(tries):

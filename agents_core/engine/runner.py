@@ -1,38 +1,40 @@
-"""Run and resume workflows; every entry point yields the same events.
+"""The engine's run: prepare a workflow, then drive its LangGraph graph and report what happens.
 
-``astream_run`` is the one implementation (async generator of events); the
-sync iterator, ``run_workflow``/``arun_workflow`` and ``resume_run`` are thin
-layers over it. The runner checks everything it can before the first node
-runs (inputs, providers and their keys), checkpoints after every node with
-LangGraph's SQLite saver, and turns any failure into a failed ``RunResult``
-naming the node, with the state as it was before that node.
+Two halves. :func:`prepare_run` / :func:`prepare_resume` check everything that
+can be checked before a run exists (the workflow, the inputs, the providers
+and their keys) and raise on the spot. :func:`execute` drives a prepared run
+to its end with a checkpointer it is given (``durability="sync"``), hands
+every event to ``emit`` and turns every failure, and a cancellation, into a
+``RunResult`` naming the node, with the state as it was before that node.
+
+Neither half knows of stores, owners or threads: the run service
+(:mod:`agents_core.runs.service`) owns those. The public functions at the
+bottom (``run_workflow``, ``stream_run``, ``resume_run`` and their async
+forms) are the seed's API, now thin layers over the run service.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import queue
-import threading
-import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from agents_core.config.models import Workflow
-from agents_core.engine.compiler import RECORDS, VISITS, build_graph, recursion_limit
+from agents_core.engine.compiler import DURABILITY, RECORDS, VISITS, build_graph, recursion_limit
 from agents_core.engine.events import (
     NodeFailed,
     NodeRecord,
+    NodeStarted,
     RunErrorInfo,
     RunEvent,
     RunFinished,
     RunResult,
-    RunStarted,
 )
 from agents_core.engine.node import NodePlan, plan_node
 from agents_core.engine.state import check_inputs
-from agents_core.engine.store import RunStore, default_store_path
-from agents_core.errors import AgentsError, RunError
+from agents_core.errors import AgentsError, RunCancelled, RunError, category_of, describe_exception
 from agents_core.llm.registry import DEFAULT_PROVIDER, get_provider
 
 LOCAL_FALLBACK_NOTICE = (
@@ -108,50 +110,26 @@ def _written_fields(workflow: Workflow) -> list[str]:
     return seen
 
 
-async def astream_run(
-    source: Any,
-    inputs: Mapping[str, Any] | None = None,
-    *,
-    provider: str | None = None,
-    model: str | None = None,
-    run_id: str | None = None,
-    store_path: str | os.PathLike[str] | None = None,
-    inputs_as_text: bool = False,
-    fallback_to_local: bool = True,
-) -> AsyncIterator[RunEvent]:
-    """Run a workflow, yielding ``run_started``, node events and ``run_finished``.
+@dataclass
+class PreparedRun:
+    """A run checked and ready: the workflow, its text, the initial state (``None`` on resume), models."""
 
-    Raises before any event for what can be checked up front: an invalid
-    workflow (``ValidationFailed``), bad inputs (``InputError``), a provider
-    that cannot be used (``ProviderError``).
-    """
-    workflow, text, file = _load(source)
-    initial = check_inputs(workflow, inputs or {}, from_text=inputs_as_text)
-    overrides, notices = _overrides(workflow, provider, model, fallback_to_local)
-    plans, models = _prepare(workflow, overrides)  # provider errors surface here, before the run exists
-    run_id = run_id or uuid.uuid4().hex[:12]
-    store = RunStore(store_path or default_store_path())
-    store.create(run_id, workflow.flow.name, file, text, dict(inputs or {}), overrides)
-    async for event in _drive(workflow, plans, models, run_id, store, initial, notices, resumed=False):
-        yield event
+    workflow: Workflow
+    text: str
+    file: str | None
+    inputs: dict[str, Any]
+    initial: dict[str, Any] | None
+    overrides: dict[str, Any]
+    plans: dict[str, NodePlan]
+    models: _Models
+    notices: list[str] = field(default_factory=list)
 
+    @property
+    def name(self) -> str:
+        return self.workflow.flow.name
 
-async def astream_resume(run_id: str, *, store_path: str | os.PathLike[str] | None = None) -> AsyncIterator[RunEvent]:
-    """Continue a failed or interrupted run from its last checkpoint; finished nodes are not called again."""
-    from agents_core.config.validator import validate_text
-    from agents_core.errors import ValidationFailed
-
-    store = RunStore(store_path or default_store_path())
-    info = store.get(run_id)
-    if info.status == "success":
-        raise RunError(f"run {run_id!r} already finished successfully.", "Start a new run instead.")
-    name = info.workflow_file or f"{info.workflow_name}.yaml"
-    report = validate_text(info.workflow_text, name)
-    if report.workflow is None:
-        raise ValidationFailed(f"the workflow saved with run {run_id!r} is no longer valid.", "", report.errors)
-    plans, models = _prepare(report.workflow, info.overrides)
-    async for event in _drive(report.workflow, plans, models, run_id, store, None, [], resumed=True):
-        yield event
+    def public_initial(self) -> dict[str, Any]:
+        return _public(self.initial or {})
 
 
 def _prepare(workflow: Workflow, overrides: dict[str, Any]) -> tuple[dict[str, NodePlan], _Models]:
@@ -160,132 +138,181 @@ def _prepare(workflow: Workflow, overrides: dict[str, Any]) -> tuple[dict[str, N
     return plans, _Models(plans)
 
 
-async def _drive(
-    workflow: Workflow,
-    plans: dict[str, NodePlan],
-    models: _Models,
+def prepare_run(
+    source: Any,
+    inputs: Mapping[str, Any] | None = None,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    inputs_as_text: bool = False,
+    fallback_to_local: bool = True,
+) -> PreparedRun:
+    """Check a new run: raises ``ValidationFailed``, ``InputError`` or ``ProviderError`` before it exists."""
+    workflow, text, file = _load(source)
+    initial = check_inputs(workflow, inputs or {}, from_text=inputs_as_text)
+    overrides, notices = _overrides(workflow, provider, model, fallback_to_local)
+    plans, models = _prepare(workflow, overrides)
+    given = {name: initial[name] for name in (inputs or {})}  # as parsed: what a resume would start from
+    return PreparedRun(workflow, text, file, given, initial, overrides, plans, models, notices)
+
+
+def prepare_resume(
+    run_id: str, workflow_text: str, workflow_file: str | None, workflow_name: str, overrides: dict[str, Any]
+) -> PreparedRun:
+    """Check a saved run's workflow again and rebuild its models (a key may have been fixed meanwhile)."""
+    from agents_core.config.validator import validate_text
+    from agents_core.errors import ValidationFailed
+
+    report = validate_text(workflow_text, workflow_file or f"{workflow_name}.yaml")
+    if report.workflow is None:
+        raise ValidationFailed(
+            f"the workflow saved with run {run_id!r} is no longer valid.",
+            "Start a new run from the fixed file instead.",
+            report.errors,
+        )
+    plans, models = _prepare(report.workflow, overrides)
+    return PreparedRun(report.workflow, workflow_text, workflow_file, {}, None, overrides, plans, models)
+
+
+def error_info(exc: BaseException, node: str | None = None) -> RunErrorInfo:
+    """An exception as data: node, type, message (never doubled), hint and category."""
+    if isinstance(exc, RunError) and exc.node:
+        node = exc.node
+    hint = exc.hint if isinstance(exc, AgentsError) else ""
+    return RunErrorInfo(node, type(exc).__name__, describe_exception(exc), hint, category_of(exc))
+
+
+async def execute(
+    prepared: PreparedRun,
     run_id: str,
-    store: RunStore,
-    initial: dict[str, Any] | None,
-    notices: list[str],
-    resumed: bool,
-) -> AsyncIterator[RunEvent]:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    checkpointer: Any,
+    emit: Callable[[RunEvent], None],
+) -> RunResult:
+    """Drive a prepared run to its end; every outcome (also a cancellation) is a ``RunResult``.
 
-    graph = build_graph(workflow, plans, run_id, models)
+    ``emit`` receives each node event as it happens (in order, from this task).
+    On cancellation (``asyncio.CancelledError``) the in-flight node stops, the
+    checkpoint before it stays, and the result's status is ``cancelled``.
+    """
+    workflow = prepared.workflow
+    graph = build_graph(workflow, prepared.plans, run_id, prepared.models)
     config = {"configurable": {"thread_id": run_id}, "recursion_limit": recursion_limit(workflow)}
-    yield RunStarted(run_id, workflow.flow.name, _public(initial or {}), resumed, tuple(notices))
+    app = graph.compile(checkpointer=checkpointer)
     failed_record: NodeRecord | None = None
+    running: list[str] = []
     error: RunErrorInfo | None = None
-    import aiosqlite
-
-    async with aiosqlite.connect(str(store.path)) as connection:
-        # WAL with synchronous=NORMAL: a checkpoint per node stays durable across crashes of the
-        # process, without an fsync per write (which cost ~10 ms a node here).
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA synchronous=NORMAL")
-        saver = AsyncSqliteSaver(connection, serde=_serializer())
-        app = graph.compile(checkpointer=saver)
-        if resumed:
-            snapshot = await app.aget_state(config)
-            if not snapshot.values:
-                raise RunError(f"run {run_id!r} has no checkpoint to resume from.", "Start a new run instead.")
-        try:
-            async for _mode, chunk in app.astream(initial, config, stream_mode=["custom"]):
-                if isinstance(chunk, NodeFailed):
-                    failed_record = chunk.record
-                yield chunk
-        except Exception as exc:  # every failure becomes a failed result, never a traceback
-            error = _error_info(exc, failed_record)
-        snapshot = await app.aget_state(config)
+    status = "success"
+    try:
+        async for _mode, chunk in app.astream(prepared.initial, config, stream_mode=["custom"], durability=DURABILITY):
+            if isinstance(chunk, NodeStarted):
+                running.append(chunk.node)
+            elif hasattr(chunk, "record") and chunk.record.id in running:
+                running.remove(chunk.record.id)
+            if isinstance(chunk, NodeFailed):
+                failed_record = chunk.record
+            emit(chunk)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        status = "cancelled"
+        where = f"while node {running[-1]!r} was running" if running else "between nodes"
+        error = RunErrorInfo(
+            running[-1] if running else None,
+            RunCancelled.__name__,
+            f"run {run_id!r} was cancelled {where}; the state before that node is kept.",
+            f"Resume it with: configurable-agents run --resume {run_id}",
+            RunCancelled.category,
+        )
+    except Exception as exc:  # every failure becomes a failed result, never a traceback
+        status = "failed"
+        error = error_info(exc, failed_record.id if failed_record else None)
+    snapshot = await app.aget_state(config)
     values = dict(snapshot.values or {})
     records = [NodeRecord(**record) for record in values.get(RECORDS, [])]
     if failed_record is not None:
         records.append(failed_record)
     state = _public(values)
     outputs = {name: state.get(name) for name in _written_fields(workflow) if name in state}
-    result = RunResult(
+    return RunResult(
         run_id=run_id,
         workflow_name=workflow.flow.name,
-        status="failed" if error else "success",
+        status=status,  # type: ignore[arg-type]
         state=state,
-        outputs=outputs if not error else {},
+        outputs=outputs if status == "success" else {},
         nodes=records,
         error=error,
-        notices=notices,
+        notices=list(prepared.notices),
     )
-    store.finish(run_id, result.status, error.message if error else None)
-    yield RunFinished(run_id, result)
 
 
-def _serializer() -> Any:
-    """LangGraph's serializer, allowed to restore only plain data and our own error types."""
-    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-    from agents_core import errors
-    from agents_core.engine import compiler, node
-
-    allowed = [
-        (module.__name__, name)
-        for module in (errors, compiler, node)
-        for name, value in vars(module).items()
-        if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == module.__name__
-    ]
-    return JsonPlusSerializer(allowed_msgpack_modules=allowed)
+# -- the seed's public API, through the run service ----------------------------------------
 
 
-def _error_info(exc: BaseException, failed: NodeRecord | None) -> RunErrorInfo:
-    node = failed.id if failed else None
-    if isinstance(exc, AgentsError):
-        return RunErrorInfo(node, type(exc).__name__, str(exc))
-    return RunErrorInfo(node, type(exc).__name__, f"{type(exc).__name__}: {exc}")
+def _service(store_path: str | os.PathLike[str] | None) -> Any:
+    from agents_core.runs.service import default_service
+
+    return default_service(store_path=store_path)
 
 
-# -- sync and collected forms ---------------------------------------------------------
-_DONE = object()
-
-
-def _iterate_in_thread(agen_factory: Any) -> Iterator[RunEvent]:
-    """Drive an async generator on a private event loop in a thread; yield its items here."""
-    items: queue.Queue[Any] = queue.Queue()
-
-    def worker() -> None:
-        async def consume() -> None:
-            async for item in agen_factory():
-                items.put(item)
-
-        try:
-            asyncio.run(consume())
-        except BaseException as exc:  # handed to the caller's thread
-            items.put(exc)
-        finally:
-            items.put(_DONE)
-
-    thread = threading.Thread(target=worker, name="configurable-agents-run", daemon=True)
-    thread.start()
-    while True:
-        item = items.get()
-        if item is _DONE:
-            break
-        if isinstance(item, BaseException):
-            thread.join()
-            raise item
-        yield item
-    thread.join()
+def _start_options(options: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    store_path = options.pop("store_path", None)
+    return _service(store_path), options
 
 
 def stream_run(source: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> Iterator[RunEvent]:
-    """The events of a run, for synchronous code (CLI, Streamlit)."""
-    return _iterate_in_thread(lambda: astream_run(source, inputs, **options))
+    """The events of a new run, for synchronous code (CLI, Streamlit).
+
+    Checks raise at the first ``next()``, before any event. Stopping to read
+    does not stop the run; Ctrl+C while waiting for an event cancels it (and re-raises).
+    """
+    service, options = _start_options(options)
+    handle = service.start(source, inputs, **options)
+    yield from handle.follow(cancel_on_interrupt=True)
 
 
 def stream_resume(run_id: str, **options: Any) -> Iterator[RunEvent]:
-    return _iterate_in_thread(lambda: astream_resume(run_id, **options))
+    """The events of a resumed run (only this execution's), for synchronous code."""
+    service, _ = _start_options(options)
+    after = service.store.last_seq(run_id)
+    handle = service.resume(run_id)
+    yield from handle.follow(after_seq=after, cancel_on_interrupt=True)
 
 
-async def arun_workflow(source: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
+async def astream_run(source: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> AsyncIterator[RunEvent]:
+    """Run a workflow, yielding ``run_started``, node events and ``run_finished``.
+
+    Raises before any event for what can be checked up front: an invalid
+    workflow (``ValidationFailed``), bad inputs (``InputError``), a provider
+    that cannot be used (``ProviderError``).
+    """
+    service, options = _start_options(options)
+    handle = await service.astart(source, inputs, **options)
+    async for event in service.aevents(handle.run_id):
+        yield event
+
+
+async def astream_resume(run_id: str, **options: Any) -> AsyncIterator[RunEvent]:
+    """Continue a failed, cancelled or interrupted run from its last checkpoint; finished nodes are not called again."""
+    service, _ = _start_options(options)
+    after = service.store.last_seq(run_id)
+    handle = await service.aresume(run_id)
+    async for event in service.aevents(handle.run_id, after_seq=after):
+        yield event
+
+
+def _last_result(events: Iterator[RunEvent]) -> RunResult:
     result = None
-    async for event in astream_run(source, inputs, **options):
+    for event in events:
+        if isinstance(event, RunFinished):
+            result = event.result
+    assert result is not None
+    return result
+
+
+async def _alast_result(events: AsyncIterator[RunEvent]) -> RunResult:
+    result = None
+    async for event in events:
         if isinstance(event, RunFinished):
             result = event.result
     assert result is not None
@@ -297,23 +324,13 @@ def run_workflow(source: Any, inputs: Mapping[str, Any] | None = None, **options
     return _last_result(stream_run(source, inputs, **options))
 
 
-async def aresume_run(run_id: str, **options: Any) -> RunResult:
-    result = None
-    async for event in astream_resume(run_id, **options):
-        if isinstance(event, RunFinished):
-            result = event.result
-    assert result is not None
-    return result
+async def arun_workflow(source: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> RunResult:
+    return await _alast_result(astream_run(source, inputs, **options))
 
 
 def resume_run(run_id: str, **options: Any) -> RunResult:
     return _last_result(stream_resume(run_id, **options))
 
 
-def _last_result(events: Iterator[RunEvent]) -> RunResult:
-    result = None
-    for event in events:
-        if isinstance(event, RunFinished):
-            result = event.result
-    assert result is not None
-    return result
+async def aresume_run(run_id: str, **options: Any) -> RunResult:
+    return await _alast_result(astream_resume(run_id, **options))

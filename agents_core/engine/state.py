@@ -22,7 +22,17 @@ from typing import Any
 
 from agents_core.config.models import StateField, Workflow
 from agents_core.config.types import TypeRef, object_type, parse_type
-from agents_core.errors import AgentsError
+from agents_core.errors import InputError
+
+__all__ = [
+    "FieldSpec",
+    "InputError",
+    "check_inputs",
+    "input_schema",
+    "missing_subfield",
+    "parse_text_value",
+    "state_fields",
+]
 
 EMPTY_VALUES: dict[str, Any] = {"str": "", "int": 0, "float": 0.0, "bool": False}
 #: Deepest nesting of lists and dicts an input may have.
@@ -30,10 +40,6 @@ MAX_INPUT_DEPTH = 100
 #: Largest ``--input-file`` read (10 MiB); a longer file is refused after reading one byte more.
 MAX_INPUT_FILE_BYTES = 10 * 1024 * 1024
 _ECHO_LIMIT = 60
-
-
-class InputError(AgentsError):
-    """Run inputs that do not fit the workflow's state (unknown, missing, wrong type)."""
 
 
 @dataclass(frozen=True)
@@ -226,11 +232,64 @@ def check_inputs(workflow: Workflow, inputs: Mapping[str, Any], *, from_text: bo
         check_value(value, f"input {name!r}")
         if field.type.name == "float" and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        problem = field.type.mismatch(value, f"input {name}")
+        problem = field.type.mismatch(value, f"input {name}") or missing_subfield(field.type, value, f"input {name}")
         if problem:
             raise InputError(problem, f"Example of {field.type}: {json.dumps(field.type.example())}")
+        _check_storable(name, value)
         state[name] = value
     return state
+
+
+def missing_subfield(declared: TypeRef, value: Any, where: str) -> str | None:
+    """The first sub-field an object's schema declares that ``value`` lacks (also inside lists and dicts).
+
+    Every sub-field of an object's ``schema`` is required (issue 9 §4): a run
+    must not start with a half object that fails inside a node. ``None`` when
+    nothing is missing; faces that check inputs early (the Run form) can call it.
+    """
+    if declared.name == "object" and declared.fields is not None and isinstance(value, Mapping):
+        for key, sub in declared.fields:
+            if key not in value:
+                names = ", ".join(k for k, _ in declared.fields)
+                return f"{where} lacks the sub-field {key!r}; its schema requires: {names}."
+            if found := missing_subfield(sub, value[key], f"{where}.{key}"):
+                return found
+    if declared.name == "list" and declared.args and isinstance(value, list):
+        for index, item in enumerate(value):
+            if found := missing_subfield(declared.args[0], item, f"{where}[{index}]"):
+                return found
+    if declared.name == "dict" and len(declared.args) == 2 and isinstance(value, Mapping):
+        for key, item in value.items():
+            if found := missing_subfield(declared.args[1], item, f"{where}[{json.dumps(key, default=str)}]"):
+                return found
+    return None
+
+
+def _check_storable(name: str, value: Any, where: str = "") -> None:
+    """Refuse what the run store cannot keep as JSON (a date, a set, bytes), naming the place."""
+    where = where or f"input {name}"
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_storable(name, item, f"{where}[{index}]")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InputError(
+                    f"{where} has the key {key!r} ({type(key).__name__}); a run can only store text keys.",
+                    "Use strings as keys.",
+                )
+            _check_storable(name, item, f"{where}.{key}")
+        return
+    raise InputError(
+        f"{where} is a {type(value).__name__} ({value!r:.60}); a run can only store JSON values "
+        "(text, numbers, true/false, null, lists and objects).",
+        "Convert it first, e.g. a date to an ISO string: value.isoformat().",
+    )
 
 
 def input_schema(workflow: Workflow) -> dict[str, Any]:

@@ -323,7 +323,7 @@ def test_a_broken_reply_every_time_says_what_happened(gemini_stub: GeminiStub, k
     assert words in result.error.message
     assert "after 3 attempts" in result.error.message
     assert "HTTP 400" not in result.error.message  # aiohttp's parser code is not the provider's status
-    assert "retried with backoff" in result.error.message  # the hint travels in the message
+    assert "retried with backoff" in result.error.hint  # the hint travels beside the message
     assert result.nodes[0].retries == 2
 
 

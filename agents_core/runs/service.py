@@ -1,0 +1,508 @@
+"""The run service: the one object every face uses to start, follow, cancel and resume runs.
+
+A run has one owner, this service, from claim to terminal status::
+
+    start / resume ─► claim the row (atomic) ─► task in the executor ─► run_started … run_finished
+                                                  │  every event: seq, appended to run_events, then observers
+                                                  └─ watcher: heartbeat every 2 s, cancel requests polled every 0.5 s
+
+Every exit path of the task (success, failure, cancel, an exception in the
+engine or the store, a ``BaseException``) writes a terminal status and the
+``run_finished`` event in one transaction. ``get``/``list`` (and the service's
+start) turn a ``running`` run whose owner is gone into ``interrupted``. Faces
+read events with :meth:`RunService.events` (replay from any ``seq``, then
+follow live; it works from another process too, by polling the table).
+
+The store is passed in; :func:`default_service` is the one place that reads
+``AGENTS_RUN_STORE`` or the workspace, for the faces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from agents_core.engine.events import RunEvent, RunFinished, RunResult, RunStarted, event_from_dict
+from agents_core.errors import RunConflict, RunError, category_of, describe_exception
+from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask
+from agents_core.runs.lifecycle import (
+    ACTIVE_STATUSES,
+    CANCEL_POLL_SECONDS,
+    CANCELLED,
+    FAILED,
+    HEARTBEAT_SECONDS,
+    INTERRUPTED,
+    QUEUED,
+    RESUMABLE_STATUSES,
+    SUCCESS,
+    TERMINAL_STATUSES,
+    current_owner,
+    owner_gone,
+)
+from agents_core.runs.store import RunInfo, RunStore, open_store
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Observer(Protocol):
+    """Hears every event of every run the service owns, in order, from the run's own task."""
+
+    def on_event(self, event: RunEvent) -> None: ...
+
+
+class _CallableObserver:
+    def __init__(self, function: Callable[[RunEvent], None]) -> None:
+        self.function = function
+        self.name = getattr(function, "__qualname__", repr(function))
+
+    def on_event(self, event: RunEvent) -> None:
+        self.function(event)
+
+
+@dataclass
+class _Live:
+    """A run this service executes now."""
+
+    run_id: str
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    task: RunTask | None = None
+    finished: bool = False
+
+    def notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+
+@dataclass(frozen=True)
+class RunHandle:
+    """A started (or resumed) run: follow its events, wait for its result, or cancel it."""
+
+    service: RunService
+    run_id: str
+
+    def events(self, after_seq: int = 0) -> Iterator[RunEvent]:
+        return self.service.events(self.run_id, after_seq)
+
+    def follow(self, after_seq: int = 0, *, cancel_on_interrupt: bool = False) -> Iterator[RunEvent]:
+        """Like :meth:`events`; with ``cancel_on_interrupt`` a Ctrl+C while waiting cancels the run first."""
+        try:
+            yield from self.service.events(self.run_id, after_seq)
+        except KeyboardInterrupt:
+            if cancel_on_interrupt:
+                self.service.cancel(self.run_id)
+                with contextlib.suppress(TimeoutError, KeyboardInterrupt):
+                    self.service.wait(self.run_id, timeout=10)
+            raise
+
+    def wait(self, timeout: float | None = None) -> RunResult:
+        return self.service.wait(self.run_id, timeout)
+
+    async def await_result(self, timeout: float | None = None) -> RunResult:
+        return await self.service.await_run(self.run_id, timeout)
+
+    def cancel(self) -> None:
+        self.service.cancel(self.run_id)
+
+    def info(self) -> RunInfo:
+        return self.service.get(self.run_id)
+
+
+class RunService:
+    """Start, resume, follow, cancel and list runs kept in one store.
+
+    ``observers`` (objects with ``on_event(event)``, or plain callables) hear every
+    event in order from the run's task; one that raises is logged once and ignored.
+    """
+
+    def __init__(
+        self,
+        store: RunStore | str | os.PathLike[str],
+        *,
+        observers: Iterable[Observer | Callable[[RunEvent], None]] = (),
+        executor: InProcessExecutor | None = None,
+    ) -> None:
+        self.store = open_store(store)
+        self.observers: list[Any] = [o if hasattr(o, "on_event") else _CallableObserver(o) for o in observers]
+        self.executor = executor or InProcessExecutor()
+        self.owner = current_owner()
+        self._live: dict[str, _Live] = {}
+        self._lock = threading.Lock()
+        self._observer_failed: set[int] = set()
+        self.reap()
+
+    # -- starting ---------------------------------------------------------------------------
+    def start(
+        self,
+        workflow: Any,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        run_id: str | None = None,
+        inputs_as_text: bool = False,
+        fallback_to_local: bool = True,
+    ) -> RunHandle:
+        """Check and start a run; it goes on in the service's task whether or not anyone reads it.
+
+        Raises before the run exists: ``ValidationFailed``, ``InputError``,
+        ``ProviderError``, and ``RunConflict`` for a ``run_id`` already used.
+        """
+        from agents_core.engine.runner import prepare_run
+
+        prepared = prepare_run(
+            workflow,
+            inputs,
+            provider=provider,
+            model=model,
+            inputs_as_text=inputs_as_text,
+            fallback_to_local=fallback_to_local,
+        )
+        run_id = run_id or uuid.uuid4().hex[:12]
+        try:
+            self.store.insert(
+                run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED
+            )
+        except sqlite3.IntegrityError:
+            raise RunConflict(
+                f"a run with id {run_id!r} exists already.", "Leave run_id out to get a fresh one."
+            ) from None
+        if not self.store.claim(run_id, self.owner, (QUEUED,)):
+            raise RunConflict(f"run {run_id!r} was claimed by another process.", "Start a new run.")
+        return self._launch(run_id, prepared, resumed=False)
+
+    async def astart(self, workflow: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> RunHandle:
+        """:meth:`start` for async code (the checks build models, so they run in a thread)."""
+        return await asyncio.to_thread(self.start, workflow, inputs, **options)
+
+    def resume(self, run_id: str) -> RunHandle:
+        """Continue a failed, cancelled or interrupted run from its last checkpoint.
+
+        Refused (``RunConflict``) when the run succeeded or a live owner runs it;
+        of two resumes at once exactly one wins. A run with no checkpoint raises
+        (``RunError``) before any event, and its row keeps its status.
+        """
+        from agents_core.engine.runner import prepare_resume
+
+        info = self.get(run_id)  # RunNotFound; a dead owner's run becomes interrupted here
+        if info.status == SUCCESS:
+            raise RunConflict(f"run {run_id!r} already finished successfully.", "Start a new run instead.")
+        if info.status in ACTIVE_STATUSES:
+            owner = info.owner.describe() if info.owner else "an unknown owner"
+            raise RunConflict(
+                f"run {run_id!r} is {info.status} under {owner}; it cannot be resumed while it runs.",
+                f"Wait for it, or cancel it first: configurable-agents runs cancel {run_id}",
+            )
+        if not self.store.has_checkpoint(run_id):
+            raise RunError(
+                f"run {run_id!r} has no checkpoint to resume from (it stopped before its first step).",
+                "Start a new run instead.",
+            )
+        prepared = prepare_resume(run_id, info.workflow_text, info.workflow_file, info.workflow_name, info.overrides)
+        if not self.store.claim(run_id, self.owner, RESUMABLE_STATUSES):
+            now = self.store.get(run_id)
+            owner = now.owner.describe() if now.owner else "another process"
+            raise RunConflict(
+                f"run {run_id!r} was just claimed by {owner} (status {now.status}).",
+                "Only one resume runs; follow that one instead.",
+            )
+        return self._launch(run_id, prepared, resumed=True)
+
+    async def aresume(self, run_id: str) -> RunHandle:
+        return await asyncio.to_thread(self.resume, run_id)
+
+    def _launch(self, run_id: str, prepared: Any, resumed: bool) -> RunHandle:
+        live = _Live(run_id)
+        with self._lock:
+            self._live[run_id] = live
+        live.task = self.executor.submit(run_id, lambda: self._own(live, prepared, resumed))
+        return RunHandle(self, run_id)
+
+    # -- the run's task ---------------------------------------------------------------------
+    async def _own(self, live: _Live, prepared: Any, resumed: bool) -> None:
+        """The run from ``run_started`` to its terminal status; nothing escapes without writing one."""
+        from agents_core.engine.runner import error_info, execute
+
+        run_id = live.run_id
+        seq = [self.store.last_seq(run_id)]
+        result: RunResult | None = None
+        main = asyncio.current_task()
+        watcher = asyncio.create_task(self._watch(run_id, main))
+        escaping: BaseException | None = None
+
+        def emit(event: RunEvent) -> None:
+            stamped = event.stamped(seq[0] + 1)
+            self.store.append_event(run_id, stamped.seq, stamped.kind, stamped.at.isoformat(), stamped.to_dict())
+            seq[0] = stamped.seq  # only once it is in the log: a failed append leaves no gap
+            self._observe(stamped)
+            live.notify()
+
+        try:
+            emit(RunStarted(run_id, prepared.name, prepared.public_initial(), resumed, tuple(prepared.notices)))
+            async with self.store.checkpointer() as saver:
+                result = await execute(prepared, run_id, saver, emit)
+        except BaseException as exc:  # the engine, the store, a cancel outside a node, KeyboardInterrupt …
+            cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            if isinstance(exc, asyncio.CancelledError) and main is not None:
+                main.uncancel()
+            elif not isinstance(exc, Exception):
+                escaping = exc
+            if not isinstance(exc, asyncio.CancelledError):
+                log.error("run %s stopped by %s: %s", run_id, type(exc).__name__, describe_exception(exc))
+            info = error_info(exc)
+            if cancelled:
+                info = type(info)(
+                    None,
+                    "RunCancelled",
+                    f"run {run_id!r} was cancelled; the state of its last finished node is kept.",
+                    f"Resume it with: configurable-agents run --resume {run_id}",
+                    "cancelled",
+                )
+            result = RunResult(
+                run_id, prepared.name, CANCELLED if cancelled else FAILED, {}, {}, [], info, list(prepared.notices)
+            )
+        finally:
+            watcher.cancel()
+            result = result or RunResult(run_id, prepared.name, FAILED, {}, {}, [], None)
+            self._finish(live, result, seq[0] + 1)
+        if escaping is not None:
+            raise escaping
+
+    def _finish(self, live: _Live, result: RunResult, seq: int) -> None:
+        """Terminal status and ``run_finished`` in one transaction, then the observers."""
+        event = RunFinished(live.run_id, result).stamped(seq)
+        error = result.error.to_dict() if result.error else None
+        try:
+            self.store.finish(
+                live.run_id,
+                result.status,
+                error,
+                result.outputs,
+                [n.to_dict() for n in result.nodes],
+                None,
+                (event.seq, event.kind, event.at.isoformat(), event.to_dict()),
+            )
+        except Exception as exc:  # the store itself failed: the row is found interrupted once we are gone
+            log.error("run %s: could not record its end: %s", live.run_id, describe_exception(exc))
+        self._observe(event)
+        live.finished = True
+        live.notify()
+        with self._lock:
+            self._live.pop(live.run_id, None)
+
+    async def _watch(self, run_id: str, main: asyncio.Task[Any] | None) -> None:
+        """Heartbeat, and cancel requests from any process (polled every 0.5 s)."""
+        last_beat = time.monotonic()
+        while True:
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
+            try:
+                if self.store.cancel_requested(run_id):
+                    if main is not None:
+                        main.cancel()
+                    return
+                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                    self.store.heartbeat(run_id, self.owner)
+                    last_beat = time.monotonic()
+            except Exception as exc:  # a store hiccup must not end the run
+                log.warning("run %s: heartbeat failed: %s", run_id, describe_exception(exc))
+
+    def _observe(self, event: RunEvent) -> None:
+        for observer in self.observers:
+            try:
+                observer.on_event(event)
+            except Exception as exc:
+                if id(observer) not in self._observer_failed:
+                    self._observer_failed.add(id(observer))
+                    log.warning(
+                        "observer %s failed on %s (%s: %s); the run goes on and further failures are not logged.",
+                        getattr(observer, "name", type(observer).__name__),
+                        event.kind,
+                        type(exc).__name__,
+                        describe_exception(exc),
+                    )
+
+    # -- reading ----------------------------------------------------------------------------
+    def get(self, run_id: str) -> RunInfo:
+        """The run (status, timestamps, owner, node records, outputs, error); ``RunNotFound`` if unknown."""
+        info = self.store.get(run_id)
+        if info.status in ACTIVE_STATUSES and self._reap_one(info):
+            info = self.store.get(run_id)
+        return info
+
+    def list(
+        self,
+        status: str | Iterable[str] | None = None,
+        workflow: str | None = None,
+        since: float | None = None,
+        limit: int | None = 50,
+    ) -> list[RunInfo]:
+        """Runs, newest first, filtered by status, workflow name and start time (UNIX seconds)."""
+        runs = self.store.list(status=status, workflow=workflow, since=since, limit=limit)
+        if any(info.status in ACTIVE_STATUSES and self._reap_one(info) for info in list(runs)):
+            runs = self.store.list(status=status, workflow=workflow, since=since, limit=limit)
+        return runs
+
+    def reap(self) -> list[str]:
+        """Mark every active run whose owner is gone ``interrupted``; the ids changed."""
+        return [info.run_id for info in self.store.list(status=ACTIVE_STATUSES, limit=None) if self._reap_one(info)]
+
+    def _reap_one(self, info: RunInfo) -> bool:
+        reason = owner_gone(info.owner, info.heartbeat_at)
+        if reason is None:
+            return False
+        from agents_core.engine.events import RunErrorInfo
+
+        sentence = f"run {info.run_id!r} was interrupted: {reason}."
+        hint = f"Resume it with: configurable-agents run --resume {info.run_id}"
+        error = RunErrorInfo(None, "RunInterrupted", sentence, hint, "run_failed")
+        result = RunResult(info.run_id, info.workflow_name, INTERRUPTED, {}, {}, [], error)
+
+        def final(seq: int) -> tuple[str, str, dict[str, Any]]:
+            event = RunFinished(info.run_id, result).stamped(seq)
+            return event.kind, event.at.isoformat(), event.to_dict()
+
+        changed = self.store.interrupt(info.run_id, info.owner.token if info.owner else None, reason, final)
+        if changed:
+            log.warning("%s", sentence)
+        return changed
+
+    def events(self, run_id: str, after_seq: int = 0, *, poll: float = 0.25) -> Iterator[RunEvent]:
+        """The run's events after ``after_seq``: the log first, then live ones until the run ends.
+
+        Stops after the event that ends the run (the row's status and ``run_finished``
+        are written together). Another process's run is followed by polling every ``poll`` s.
+        """
+        last = after_seq
+        while True:
+            status = self.get(run_id).status
+            rows = self.store.events(run_id, last)
+            for row in rows:
+                last = row.seq
+                yield event_from_dict(row.data)
+            if status not in ACTIVE_STATUSES:
+                return
+            if not rows:
+                live = self._live.get(run_id)
+                if live is not None:
+                    with live.changed:
+                        if self.store.last_seq(run_id) == last and not live.finished:
+                            live.changed.wait(poll)
+                else:
+                    time.sleep(poll)
+
+    async def aevents(self, run_id: str, after_seq: int = 0, *, poll: float = 0.25) -> AsyncIterator[RunEvent]:
+        """:meth:`events` for async code (polls the log; 20 ms for runs of this process)."""
+        last = after_seq
+        while True:
+            status = self.get(run_id).status
+            rows = self.store.events(run_id, last)
+            for row in rows:
+                last = row.seq
+                yield event_from_dict(row.data)
+            if status not in ACTIVE_STATUSES:
+                return
+            if not rows:
+                await asyncio.sleep(0.02 if run_id in self._live else poll)
+
+    def result(self, run_id: str) -> RunResult | None:
+        """The result of the run's last execution (from its last ``run_finished``), or ``None`` while active."""
+        info = self.get(run_id)
+        if info.status not in TERMINAL_STATUSES:
+            return None
+        rows = self.store.events(run_id, max(info.last_seq - 1, 0))
+        finished = [row for row in rows if row.kind == "run_finished"]
+        if finished:
+            event = event_from_dict(finished[-1].data)
+            assert isinstance(event, RunFinished)
+            return event.result
+        return None
+
+    def wait(self, run_id: str, timeout: float | None = None, *, poll: float = 0.25) -> RunResult:
+        """Block until the run ends; its result. ``TimeoutError`` after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            result = self.result(run_id)
+            if result is not None:
+                return result
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {run_id!r} is still {self.get(run_id).status} after {timeout:g} s.")
+            live = self._live.get(run_id)
+            if live is not None and live.task is not None:
+                live.task.join(poll)
+            else:
+                time.sleep(poll)
+
+    async def await_run(self, run_id: str, timeout: float | None = None) -> RunResult:
+        """:meth:`wait` for async code."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            result = self.result(run_id)
+            if result is not None:
+                return result
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {run_id!r} is still {self.get(run_id).status} after {timeout:g} s.")
+            await asyncio.sleep(0.02 if run_id in self._live else 0.25)
+
+    # -- cancelling -------------------------------------------------------------------------
+    def cancel(self, run_id: str) -> RunInfo:
+        """Cancel a queued or running run, here or in another process (its owner polls within 0.5 s).
+
+        The in-flight model call is cancelled, the status becomes ``cancelled``
+        and the checkpoint before that node stays, so the run can be resumed.
+        A run that has ended already is left as it is.
+        """
+        info = self.get(run_id)
+        if info.status not in ACTIVE_STATUSES:
+            return info
+        self.store.request_cancel(run_id)
+        live = self._live.get(run_id)
+        if live is not None and live.task is not None:
+            live.task.cancel()
+        return self.get(run_id)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Cancel this service's runs and wait for their terminal status (for a face that exits)."""
+        with self._lock:
+            live = list(self._live.values())
+        for run in live:
+            self.cancel(run.run_id)
+        for run in live:
+            if run.task is not None:
+                run.task.join(timeout)
+
+
+def category(error: BaseException) -> str:
+    """Re-exported for faces that only import the service."""
+    return category_of(error)
+
+
+_DEFAULTS: dict[Path, RunService] = {}
+_DEFAULTS_LOCK = threading.Lock()
+
+
+def default_service(
+    workspace: str | os.PathLike[str] | None = None, *, store_path: str | os.PathLike[str] | None = None
+) -> RunService:
+    """The process's service for a workspace's store (``AGENTS_RUN_STORE`` or ``<workspace>/.configurable-agents``).
+
+    One service per store file and process, so every face of the process sees the same live runs.
+    """
+    from agents_core.runs.store import default_store_path
+
+    path = Path(store_path) if store_path else default_store_path(workspace)
+    key = path.resolve()
+    with _DEFAULTS_LOCK:
+        service = _DEFAULTS.get(key)
+        if service is None:
+            service = _DEFAULTS[key] = RunService(path)
+        return service

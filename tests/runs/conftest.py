@@ -1,0 +1,101 @@
+"""A run service on a temporary store, and a scripted provider whose replies can take their time.
+
+``Slow(seconds)`` as a reply makes the model await that long (a real
+``asyncio.sleep``, so cancelling the run cancels the in-flight call); the
+rest is tests/fakes.py's scripted model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from agents_core.llm.registry import ProviderInfo, register_provider, unregister_provider
+from agents_core.runs.service import RunService
+from agents_core.runs.store import SqliteRunStore
+from tests.fakes import Script, ScriptedChatModel
+
+THREE_STEPS: dict[str, Any] = {
+    "schema_version": "1.0",
+    "flow": {"name": "three_steps"},
+    "state": {
+        "fields": {
+            "topic": {"type": "str", "required": True},
+            "a": {"type": "str", "default": ""},
+            "b": {"type": "str", "default": ""},
+            "c": {"type": "str", "default": ""},
+        }
+    },
+    "nodes": [
+        {"id": "first", "prompt": "first: {state.topic}", "outputs": ["a"]},
+        {"id": "second", "prompt": "second: {state.a}", "outputs": ["b"]},
+        {"id": "third", "prompt": "third: {state.b}", "outputs": ["c"]},
+    ],
+    "edges": [
+        {"from": "START", "to": "first"},
+        {"from": "first", "to": "second"},
+        {"from": "second", "to": "third"},
+        {"from": "third", "to": "END"},
+    ],
+    "config": {"llm": {"provider": "scripted"}, "execution": {"retry_initial_delay": 0.01, "max_retries": 2}},
+}
+
+
+@dataclass(frozen=True)
+class Slow:
+    """A reply that takes ``seconds`` (awaited, so a cancel stops it), then says ``text``."""
+
+    seconds: float
+    text: str = "slow"
+
+
+class AsyncScriptedChatModel(ScriptedChatModel):
+    """The scripted model with a native async path, so ``Slow`` replies are awaited on the run's loop."""
+
+    async def _agenerate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any) -> ChatResult:
+        reply = self.script.next_reply(messages)
+        if isinstance(reply, Slow):
+            await asyncio.sleep(reply.seconds)
+            reply = reply.text
+        message = AIMessage(content=str(reply))
+        message.usage_metadata = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+@pytest.fixture
+def script() -> Iterator[Script]:
+    """The ``scripted`` provider, following a script the test fills in (``script.replies[...] = [...]``)."""
+    script = Script()
+    register_provider(
+        ProviderInfo(
+            "scripted",
+            "scripted test provider",
+            default_model="scripted-1",
+            factory=lambda s: AsyncScriptedChatModel(script=script),
+        )
+    )
+    try:
+        yield script
+    finally:
+        unregister_provider("scripted")
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "runs.sqlite"
+
+
+@pytest.fixture
+def service(store_path: Path) -> Iterator[RunService]:
+    service = RunService(SqliteRunStore(store_path))
+    try:
+        yield service
+    finally:
+        service.shutdown(timeout=10)

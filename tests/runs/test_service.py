@@ -1,0 +1,272 @@
+"""The run service with a scripted provider: start, follow, cancel, resume, observers, exit paths.
+
+Real components throughout (SQLite store, LangGraph with its SQLite
+checkpointer, the service's own thread and loop); only the model is scripted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from agents_core.engine.events import NodeRetried, NodeStarted, RunFinished, RunStarted, event_from_dict
+from agents_core.errors import RunConflict, RunError, RunNotFound
+from agents_core.runs.service import RunService
+from agents_core.runs.store import SqliteRunStore
+from tests.runs.conftest import THREE_STEPS, Slow
+
+
+class RateLimited(Exception):
+    status_code = 429
+
+
+def _wait_for(predicate: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def _started(service: RunService, run_id: str, node: str) -> bool:
+    return any(e.kind == "node_started" and e.data["node"] == node for e in service.store.events(run_id))
+
+
+def test_a_run_is_recorded_with_owner_timestamps_nodes_and_outputs(service, script):
+    script.replies.update({"first": ["A"], "second": ["B"], "third": ["C"]})
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    result = handle.wait(timeout=30)
+    assert result.ok and result.outputs == {"a": "A", "b": "B", "c": "C"}
+    info = service.get(handle.run_id)
+    assert info.status == "success" and info.error is None
+    assert info.owner is not None and info.owner.pid > 0 and info.owner.token
+    assert info.started_at is not None and info.finished_at is not None and info.finished_at >= info.started_at
+    assert info.outputs == {"a": "A", "b": "B", "c": "C"}
+    assert [n.id for n in info.node_records] == ["first", "second", "third"]
+    assert info.inputs == {"topic": "cats"}
+    assert [r.run_id for r in service.list(status="success", workflow="three_steps")] == [handle.run_id]
+    assert service.list(status="failed") == [] and service.list(workflow="other") == []
+    assert service.list(since=time.time() + 60) == []
+
+
+def test_cancel_mid_node_keeps_the_checkpoint_and_resume_skips_finished_nodes(service, script):
+    script.replies.update({"second": [Slow(60)]})
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    _wait_for(lambda: _started(service, handle.run_id, "second"))
+    began = time.monotonic()
+    service.cancel(handle.run_id)
+    result = handle.wait(timeout=10)
+    assert time.monotonic() - began < 5  # the 60 s model call was cancelled, not awaited
+    assert result.status == "cancelled"
+    assert result.error is not None and result.error.node == "second" and result.error.category == "cancelled"
+    assert "--resume" in result.error.hint
+    assert result.state["a"] == "ok" and result.state["b"] == ""  # the state before the cancelled node
+    info = service.get(handle.run_id)
+    assert info.status == "cancelled" and service.store.has_checkpoint(handle.run_id)
+    assert service.store.events(handle.run_id)[-1].kind == "run_finished"
+
+    resumed = service.resume(handle.run_id).wait(timeout=30)
+    assert resumed.status == "success", resumed.error
+    assert script.calls == ["first", "second", "second", "third"]  # first was not called again
+    assert resumed.outputs == {"a": "ok", "b": "ok", "c": "ok"}
+    assert service.get(handle.run_id).status == "success"
+
+
+def test_a_consumer_that_stops_reading_does_not_stop_the_run(service, script):
+    script.replies.update({"second": [Slow(0.3, "B")]})
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    events = handle.events()
+    assert isinstance(next(events), RunStarted)
+    events.close()  # the face went away (a Streamlit rerun, a closed tab)
+    result = service.wait(handle.run_id, timeout=30)
+    assert result.ok and result.outputs["b"] == "B"
+    assert script.calls == ["first", "second", "third"]
+    assert service.get(handle.run_id).status == "success"
+
+
+def test_an_observer_that_raises_never_fails_the_run_and_is_logged_once(store_path, script, caplog):
+    heard: list[Any] = []
+
+    class Broken:
+        def on_event(self, event: Any) -> None:
+            raise ValueError("tracking is down")
+
+    service = RunService(SqliteRunStore(store_path), observers=[Broken(), heard.append])
+    with caplog.at_level(logging.WARNING, logger="agents_core.runs.service"):
+        result = service.start(THREE_STEPS, {"topic": "cats"}).wait(timeout=30)
+    assert result.ok
+    assert [e.seq for e in heard] == list(range(1, len(heard) + 1))
+    assert heard[0].kind == "run_started" and heard[-1].kind == "run_finished"
+    assert [e.kind for e in heard] == [e.kind for e in service.events(result.run_id)]
+    warnings = [r for r in caplog.records if "tracking is down" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_events_are_gap_free_replayable_from_any_seq_and_round_trip(service, script):
+    script.replies.update({"second": [RateLimited("429 slow down"), ValueError("broken")]})
+    failed = service.start(THREE_STEPS, {"topic": "cats"}).wait(timeout=30)
+    assert failed.status == "failed"
+    resumed = service.resume(failed.run_id).wait(timeout=30)
+    assert resumed.ok
+    everything = list(service.events(failed.run_id))
+    assert [e.seq for e in everything] == list(range(1, len(everything) + 1))  # continuing across the resume
+    assert [e.kind for e in everything].count("run_started") == 2
+    assert [e.kind for e in everything].count("run_finished") == 2
+    assert all(e.run_id == failed.run_id and e.at.tzinfo is not None for e in everything)
+    for after in range(len(everything) + 1):
+        assert list(service.events(failed.run_id, after_seq=after)) == everything[after:]
+    for event in everything:
+        assert event_from_dict(event.to_dict()) == event
+        assert type(event).from_dict(event.to_dict()) == event
+    [retried] = [e for e in everything if isinstance(e, NodeRetried)]
+    assert retried.node == "second" and retried.attempt == 1 and "429" in retried.reason and retried.delay >= 0
+
+
+def test_events_follow_a_live_run_from_the_log(service, script):
+    script.replies.update({"first": [Slow(0.3, "A")], "third": [Slow(0.3, "C")]})
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    _wait_for(lambda: _started(service, handle.run_id, "second"))
+    late = list(service.events(handle.run_id, after_seq=1))  # joins mid-run: replay, then follow
+    assert late[0].seq == 2 and isinstance(late[-1], RunFinished) and late[-1].result.ok
+    assert [e.seq for e in late] == list(range(2, len(late) + 2))
+
+
+def test_two_concurrent_resumes_exactly_one_wins(store_path, script):
+    script.replies.update({"second": [ValueError("down")], "third": [Slow(0.5, "C")]})
+    first_service = RunService(SqliteRunStore(store_path))
+    failed = first_service.start(THREE_STEPS, {"topic": "cats"}).wait(timeout=30)
+    assert failed.status == "failed"
+    services = [first_service, RunService(SqliteRunStore(store_path))]
+    barrier = threading.Barrier(2)
+    outcomes: list[Any] = [None, None]
+
+    def resume(index: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[index] = services[index].resume(failed.run_id)
+        except RunConflict as exc:
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=resume, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    refused = [o for o in outcomes if isinstance(o, RunConflict)]
+    won = [o for o in outcomes if not isinstance(o, RunConflict)]
+    assert len(refused) == 1 and len(won) == 1, outcomes
+    assert "pid" in refused[0].message or "claimed" in refused[0].message
+    assert won[0].wait(timeout=30).ok
+    assert script.calls.count("third") == 1  # never executed by two owners
+    for service in services:
+        service.shutdown()
+
+
+def test_resuming_a_run_under_a_live_owner_is_refused_naming_it(service, script):
+    script.replies.update({"first": [Slow(60)]})
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    _wait_for(lambda: _started(service, handle.run_id, "first"))
+    other = RunService(SqliteRunStore(service.store.path))
+    with pytest.raises(RunConflict, match=r"is running under pid \d+ on") as caught:
+        other.resume(handle.run_id)
+    assert "runs cancel" in caught.value.hint
+    service.cancel(handle.run_id)
+    assert handle.wait(timeout=10).status == "cancelled"
+
+
+def test_resume_refuses_success_unknown_and_runs_without_a_checkpoint(service, script):
+    done = service.start(THREE_STEPS, {"topic": "cats"}).wait(timeout=30)
+    with pytest.raises(RunConflict, match="already finished successfully"):
+        service.resume(done.run_id)
+    with pytest.raises(RunNotFound, match="no run with id 'nope'"):
+        service.resume("nope")
+    store = service.store
+    store.insert("bare", "three_steps", None, "{}", {}, {}, status="failed")
+    with pytest.raises(RunError, match="no checkpoint"):
+        service.resume("bare")
+    assert store.get("bare").status == "failed" and store.events("bare") == []  # raised before any event
+
+
+def test_a_run_id_cannot_be_used_twice(service, script):
+    service.start(THREE_STEPS, {"topic": "cats"}, run_id="fixed").wait(timeout=30)
+    with pytest.raises(RunConflict, match="'fixed' exists already"):
+        service.start(THREE_STEPS, {"topic": "cats"}, run_id="fixed")
+
+
+def _engine_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents_core.engine import runner
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(runner, "execute", broken)
+
+
+class _StoreBreaksOnNodeEvents(SqliteRunStore):
+    def append_event(self, run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> None:
+        if kind == "node_finished":
+            raise OSError("disk full")
+        super().append_event(run_id, seq, kind, at, data)
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("success", "success"),
+        ("node failure", "failed"),
+        ("cancel", "cancelled"),
+        ("KeyboardInterrupt in the model", "cancelled"),
+        ("exception in the engine", "failed"),
+        ("exception in the store", "failed"),
+    ],
+)
+def test_every_exit_path_writes_a_terminal_status_and_run_finished(store_path, script, monkeypatch, path, status):
+    store = _StoreBreaksOnNodeEvents(store_path) if path == "exception in the store" else SqliteRunStore(store_path)
+    service = RunService(store)
+    if path == "node failure":
+        script.replies["second"] = [ValueError("the model exploded")]
+    if path == "cancel":
+        script.replies["second"] = [Slow(60)]
+    if path == "KeyboardInterrupt in the model":
+        script.replies["second"] = [KeyboardInterrupt()]
+    if path == "exception in the engine":
+        _engine_breaks(monkeypatch)
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    if path == "cancel":
+        _wait_for(lambda: _started(service, handle.run_id, "second"))
+        handle.cancel()
+    result = handle.wait(timeout=30)
+    info = service.get(handle.run_id)
+    assert info.status == status == result.status
+    log = store.events(handle.run_id)
+    assert log[-1].kind == "run_finished" and log[-1].data["result"]["status"] == status
+    assert [e.seq for e in log] == list(range(1, len(log) + 1))
+    if status != "success":
+        assert result.error is not None and info.error_info is not None
+    if path == "exception in the engine":
+        assert result.error.type == "KeyError" and result.error.message == "'boom'"  # not "KeyError: KeyError: …"
+    service.shutdown()
+
+
+def test_sync_followers_see_run_started_first_and_run_finished_last(service, script):
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    events = list(handle.events())
+    assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
+    assert [e.kind for e in events if isinstance(e, NodeStarted)] == ["node_started"] * 3
+
+
+def test_async_forms(store_path, script):
+    import asyncio
+
+    async def main() -> tuple[list[Any], Any]:
+        service = RunService(SqliteRunStore(store_path))
+        handle = await service.astart(THREE_STEPS, {"topic": "cats"})
+        events = [event async for event in service.aevents(handle.run_id)]
+        return events, await service.await_run(handle.run_id, timeout=30)
+
+    events, result = asyncio.run(main())
+    assert events[0].kind == "run_started" and events[-1].kind == "run_finished" and result.ok

@@ -1,0 +1,209 @@
+"""The run store's contract, as one suite every backend passes (LangGraph's checkpoint-conformance style).
+
+Only SQLite today; PostgreSQL joins ``BACKENDS`` in the scale-out issue.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from agents_core.errors import RunNotFound
+from agents_core.runs.lifecycle import RESUMABLE_STATUSES, Owner
+from agents_core.runs.store import RunStore, SqliteRunStore
+
+BACKENDS: dict[str, Callable[[Path], Callable[[], RunStore]]] = {
+    "sqlite": lambda tmp: lambda: SqliteRunStore(tmp / "runs.sqlite"),
+}
+
+ME = Owner("host-a", 111, "token-a")
+YOU = Owner("host-b", 222, "token-b")
+
+
+@pytest.fixture(params=list(BACKENDS))
+def connect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], RunStore]]:
+    """A factory of store connections to one fresh store (each call: another 'process')."""
+    yield BACKENDS[request.param](tmp_path)
+
+
+@pytest.fixture
+def store(connect: Callable[[], RunStore]) -> RunStore:
+    return connect()
+
+
+def _add(store: RunStore, run_id: str, name: str = "flow", status: str = "queued") -> None:
+    store.insert(run_id, name, "flow.yaml", "text", {"topic": "cats"}, {"provider": "local"}, status=status)
+
+
+def test_insert_and_get(store):
+    _add(store, "r1")
+    info = store.get("r1")
+    assert (info.run_id, info.workflow_name, info.workflow_file, info.workflow_text) == (
+        "r1",
+        "flow",
+        "flow.yaml",
+        "text",
+    )
+    assert info.inputs == {"topic": "cats"} and info.overrides == {"provider": "local"}
+    assert info.status == "queued" and info.owner is None and info.error is None and info.last_seq == 0
+    with pytest.raises(RunNotFound, match="no run with id 'nope'"):
+        store.get("nope")
+
+
+def test_a_run_id_is_unique(store):
+    _add(store, "r1")
+    with pytest.raises(sqlite3.IntegrityError):
+        _add(store, "r1")
+
+
+def test_list_filters_and_orders_newest_first(store):
+    for index, (name, status) in enumerate([("a", "success"), ("b", "failed"), ("a", "failed")]):
+        _add(store, f"r{index}", name, status)
+    assert [r.run_id for r in store.list()] == ["r2", "r1", "r0"]
+    assert [r.run_id for r in store.list(status="failed")] == ["r2", "r1"]
+    assert [r.run_id for r in store.list(status=["success", "failed"], workflow="a")] == ["r2", "r0"]
+    assert [r.run_id for r in store.list(limit=1)] == ["r2"]
+    first = store.get("r0").created_at
+    assert {r.run_id for r in store.list(since=first)} == {"r0", "r1", "r2"}
+    assert store.list(since=first + 3600) == []
+
+
+def test_claim_is_atomic_across_connections(connect):
+    _add(connect(), "r1", status="failed")
+    stores = [connect() for _ in range(8)]
+    barrier = threading.Barrier(len(stores))
+    wins: list[bool] = []
+
+    def claim(store: RunStore, index: int) -> None:
+        barrier.wait()
+        wins.append(store.claim("r1", Owner("h", index, f"t{index}"), RESUMABLE_STATUSES))
+
+    threads = [threading.Thread(target=claim, args=(s, i)) for i, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [False] * 7 + [True]
+    info = connect().get("r1")
+    assert info.status == "running" and info.owner is not None and info.heartbeat_at and info.started_at
+
+
+def test_claim_only_from_the_given_statuses(store):
+    _add(store, "r1", status="success")
+    assert not store.claim("r1", ME, RESUMABLE_STATUSES)
+    assert store.get("r1").status == "success"
+
+
+def test_heartbeat_only_by_the_owner(store):
+    _add(store, "r1")
+    assert store.claim("r1", ME, ("queued",))
+    before = store.get("r1").heartbeat_at
+    assert store.heartbeat("r1", ME) and not store.heartbeat("r1", YOU)
+    assert store.get("r1").heartbeat_at >= before
+
+
+def test_finish_writes_the_outcome_and_the_last_event_together(store):
+    _add(store, "r1")
+    store.claim("r1", ME, ("queued",))
+    store.append_event("r1", 1, "run_started", "2025-01-01T00:00:00+00:00", {"kind": "run_started"})
+    error = {"node": "n", "type": "NodeError", "message": "m", "hint": "h", "category": "run_failed"}
+    store.finish(
+        "r1", "failed", error, {"a": 1}, [{"id": "n"}], None, (2, "run_finished", "t", {"kind": "run_finished"})
+    )
+    info = store.get("r1")
+    assert (info.status, info.error, info.error_info, info.outputs, info.nodes) == (
+        "failed",
+        "m",
+        error,
+        {"a": 1},
+        [{"id": "n"}],
+    )
+    assert info.finished_at is not None and info.last_seq == 2
+    assert [e.kind for e in store.events("r1")] == ["run_started", "run_finished"]
+
+
+def test_finish_with_a_taken_seq_changes_nothing(store):
+    _add(store, "r1")
+    store.claim("r1", ME, ("queued",))
+    store.append_event("r1", 1, "run_started", "t", {})
+    with pytest.raises(sqlite3.IntegrityError):
+        store.finish("r1", "success", final_event=(1, "run_finished", "t", {}))
+    assert store.get("r1").status == "running"  # status and event are one transaction
+
+
+def test_interrupt_needs_the_same_owner_and_appends_the_next_event(store):
+    _add(store, "r1")
+    store.claim("r1", ME, ("queued",))
+    store.append_event("r1", 1, "run_started", "t", {})
+    assert not store.interrupt("r1", YOU.token, "not yours")
+    made: list[int] = []
+
+    def final(seq: int) -> tuple[str, str, dict]:
+        made.append(seq)
+        return "run_finished", "t", {"seq": seq}
+
+    assert store.interrupt("r1", ME.token, "pid 111 is gone", final)
+    info = store.get("r1")
+    assert info.status == "interrupted" and info.reason == "pid 111 is gone" and made == [2]
+    assert not store.interrupt("r1", ME.token, "again", final)  # only an active run is interrupted
+
+
+def test_cancel_requests_are_seen_by_other_connections_and_cleared_by_claim(connect):
+    owner, other = connect(), connect()
+    _add(owner, "r1")
+    owner.claim("r1", ME, ("queued",))
+    assert not owner.cancel_requested("r1")
+    other.request_cancel("r1")
+    assert owner.cancel_requested("r1")
+    owner.finish("r1", "cancelled")
+    assert not owner.cancel_requested("r1")
+
+
+def test_events_are_ordered_unique_and_readable_from_any_seq(connect):
+    writer, reader = connect(), connect()
+    _add(writer, "r1")
+    _add(writer, "r2")
+    for seq in range(1, 6):
+        writer.append_event("r1", seq, "node_started", f"t{seq}", {"seq": seq, "text": "ü"})
+    writer.append_event("r2", 1, "run_started", "t", {})
+    assert [e.seq for e in reader.events("r1")] == [1, 2, 3, 4, 5]
+    assert [e.seq for e in reader.events("r1", after_seq=3)] == [4, 5]
+    assert [e.seq for e in reader.events("r1", after_seq=1, limit=2)] == [2, 3]
+    assert reader.events("r1", after_seq=5) == []
+    assert reader.events("r1")[0].data == {"seq": 1, "text": "ü"}
+    assert reader.last_seq("r1") == 5 and reader.last_seq("r2") == 1 and reader.last_seq("none") == 0
+    with pytest.raises(sqlite3.IntegrityError):
+        writer.append_event("r1", 3, "node_started", "t", {})
+
+
+def test_no_checkpoint_for_a_new_run(store):
+    _add(store, "r1")
+    assert not store.has_checkpoint("r1")
+
+
+def test_the_seeds_names_still_work(store):
+    store.create("r1", "flow", None, "text", {}, {})
+    assert store.get("r1").status == "running"
+    store.finish("r1", "failed", "node 'write' failed")
+    [info] = store.recent()
+    assert info.status == "failed" and info.error == "node 'write' failed"
+
+
+def test_a_seed_store_gains_the_new_columns(tmp_path):
+    """SQLite only: a workspace's store from before the run service opens and keeps its runs."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, workflow_name TEXT NOT NULL, workflow_file TEXT, "
+            "workflow_text TEXT NOT NULL, inputs TEXT NOT NULL, overrides TEXT NOT NULL, status TEXT NOT NULL, "
+            "error TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL)"
+        )
+        db.execute("INSERT INTO runs VALUES ('old', 'flow', NULL, 'text', '{}', '{}', 'failed', 'boom', 1.0, 1.0)")
+    db.close()
+    store = SqliteRunStore(path)
+    info = store.get("old")
+    assert info.status == "failed" and info.error == "boom" and info.owner is None and info.nodes == []
