@@ -22,3 +22,27 @@ edges:
 config:
   llm: {provider: local}
 """
+
+
+def with_condition(logic: str) -> str:
+    """A valid workflow whose one route condition is ``logic`` (for condition-language tests)."""
+    return f"""schema_version: "1.0"
+flow: {{name: cond}}
+state:
+  fields:
+    score: {{type: int, default: 0}}
+nodes:
+  - id: review
+    prompt: "Score it."
+    outputs: [score]
+    output_schema: {{type: int}}
+edges:
+  - {{from: START, to: review}}
+  - from: review
+    routes:
+      - condition: {{logic: "{logic}"}}
+        to: END
+      - condition: {{logic: default}}
+        to: END
+config: {{llm: {{provider: local}}}}
+"""

@@ -32,6 +32,7 @@ from agents_core.config.reference import REFERENCE_PATH
 from agents_core.config.validator import ValidationReport, validate_file, validate_text, validate_workflow
 from agents_core.workspace import WORKSPACE_ENV
 from tests.conftest import EXAMPLES_DIR, REPO_ROOT
+from tests.samples import with_condition
 
 ARTICLE = (EXAMPLES_DIR / "article_writer.yaml").read_text(encoding="utf-8")
 #: A small valid workflow that the hostile variants below change in one place.
@@ -68,29 +69,6 @@ def _edit(text: str, old: str, new: str) -> str:
 TOPIC_TYPE = "      type: str\n      required: true"
 
 
-def _with_condition(logic: str) -> str:
-    return f"""schema_version: "1.0"
-flow: {{name: cond}}
-state:
-  fields:
-    score: {{type: int, default: 0}}
-nodes:
-  - id: review
-    prompt: "Score it."
-    outputs: [score]
-    output_schema: {{type: int}}
-edges:
-  - {{from: START, to: review}}
-  - from: review
-    routes:
-      - condition: {{logic: "{logic}"}}
-        to: END
-      - condition: {{logic: default}}
-        to: END
-config: {{llm: {{provider: local}}}}
-"""
-
-
 def _block_nesting(depth: int) -> str:
     return "".join("  " * level + f"k{level}:\n" for level in range(depth)) + "  " * depth + "leaf\n"
 
@@ -117,8 +95,8 @@ HOSTILE: dict[str, tuple[str, str | None, str]] = {
     "1,000 json [": ("[" * 1000 + "]" * 1000, "x.json", "E-NESTING-DEPTH"),
     "1,000 json {": ('{"a": ' * 1000 + "1" + "}" * 1000, "x.json", "E-NESTING-DEPTH"),
     "5,000 json [": ("[" * 5000 + "]" * 5000, "x.json", "E-NESTING-DEPTH"),
-    "140 parentheses": (_with_condition("(" * 140 + "{state.score} >= 7" + ")" * 140), None, "E-COND-SYNTAX"),
-    "1,000 nots": (_with_condition("not " * 1000 + "{state.score} >= 7"), None, "E-COND-SYNTAX"),
+    "140 parentheses": (with_condition("(" * 140 + "{state.score} >= 7" + ")" * 140), None, "E-COND-SYNTAX"),
+    "1,000 nots": (with_condition("not " * 1000 + "{state.score} >= 7"), None, "E-COND-SYNTAX"),
     "type string 250 deep": (
         _edit(ARTICLE, TOPIC_TYPE, '      type: "' + "list[" * 250 + "str" + "]" * 250 + '"'),
         None,
@@ -184,7 +162,7 @@ def test_nesting_within_the_limit_is_read() -> None:
     text = "a: " + "[" * (MAX_NESTING_DEPTH - 2) + "]" * (MAX_NESTING_DEPTH - 2) + "\n"
     assert "E-NESTING-DEPTH" not in {p.code for p in validate_text(text).problems}
     condition = "not " * (MAX_CONDITION_DEPTH - 1) + "{state.score} >= 7"
-    assert "E-COND-SYNTAX" not in {p.code for p in validate_text(_with_condition(condition)).problems}
+    assert "E-COND-SYNTAX" not in {p.code for p in validate_text(with_condition(condition)).problems}
 
 
 def test_date_like_values_are_text_where_text_is_expected() -> None:

@@ -23,6 +23,7 @@ from agents_core.config.codes import CODES
 from agents_core.config.limits import MAX_NUMBER_LENGTH
 from agents_core.config.validator import ValidationReport, validate_text, validate_workflow
 from tests.conftest import EXAMPLES_DIR
+from tests.samples import with_condition
 
 ARTICLE = (EXAMPLES_DIR / "article_writer.yaml").read_text(encoding="utf-8")
 
@@ -121,37 +122,14 @@ def test_bytes_are_read_as_utf8_text() -> None:
     assert_refused(validate_workflow(b"flow: \xff\n"), "E-TEXT-ENCODING")
 
 
-def _with_condition(logic: str) -> str:
-    return f"""schema_version: "1.0"
-flow: {{name: cond}}
-state:
-  fields:
-    score: {{type: int, default: 0}}
-nodes:
-  - id: review
-    prompt: "Score it."
-    outputs: [score]
-    output_schema: {{type: int}}
-edges:
-  - {{from: START, to: review}}
-  - from: review
-    routes:
-      - condition: {{logic: "{logic}"}}
-        to: END
-      - condition: {{logic: default}}
-        to: END
-config: {{llm: {{provider: local}}}}
-"""
-
-
 def test_a_condition_number_past_the_length_limit_is_a_placed_syntax_error() -> None:
-    text = _with_condition("{state.score} > " + "9" * 5000)  # int() of it raises ValueError
+    text = with_condition("{state.score} > " + "9" * 5000)  # int() of it raises ValueError
     report = validate_text(text)
     assert_refused(report, "E-COND-SYNTAX")
     (problem,) = [p for p in report.problems if p.code == "E-COND-SYNTAX"]
     assert f"the limit is {MAX_NUMBER_LENGTH}" in problem.message
     assert problem.line == 15
-    assert validate_text(_with_condition("{state.score} > " + "9" * MAX_NUMBER_LENGTH)).ok
+    assert validate_text(with_condition("{state.score} > " + "9" * MAX_NUMBER_LENGTH)).ok
 
 
 @pytest.mark.parametrize(
@@ -194,7 +172,7 @@ FACE_TEXTS = {
     "escape.yaml": ARTICLE.replace("Gather key facts", "Gather\x1b[31m key facts", 1),
     "line_separator.yaml": ARTICLE.replace("{state.topic}.", "{state.topik}.\u2028", 1),
     "lone_cr.yaml": ARTICLE.replace("# Article writer:", "# Article\rwriter:", 1).replace("{state.topic}.", "{x}.", 1),
-    "condition_number.yaml": _with_condition("{state.score} > " + "9" * 5000),
+    "condition_number.yaml": with_condition("{state.score} > " + "9" * 5000),
 }
 
 
