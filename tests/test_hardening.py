@@ -78,7 +78,7 @@ HOSTILE: dict[str, tuple[str, str | None, str]] = {
     "impossible date as version": (
         _edit(ARTICLE, '  version: "1.0.0"', "  version: 2024-02-30\n  x: 1"),
         None,
-        "E-SHAPE-UNKNOWN-KEY",
+        "E-YAML-DATE",
     ),
     "decimal int over 4,300 digits": ("a: " + "7" * 5000 + "\n", None, "E-NUMBER-TOO-LONG"),
     "hex int over 4,300 digits": ("a: 0x" + "f" * 5000 + "\n", None, "E-NUMBER-TOO-LONG"),
@@ -165,13 +165,15 @@ def test_nesting_within_the_limit_is_read() -> None:
     assert "E-COND-SYNTAX" not in {p.code for p in validate_text(with_condition(condition)).problems}
 
 
-def test_date_like_values_are_text_where_text_is_expected() -> None:
+def test_unquoted_date_like_values_are_an_error_that_says_to_quote_them() -> None:
     text = _edit(ARTICLE, '  version: "1.0.0"', "  version: 2024-02-30")
     report = validate_text(text)
-    assert report.ok, report.problems
-    assert report.workflow is not None and report.workflow.flow.version == "2024-02-30"
-    wrong = _edit(text, TOPIC_TYPE, "      type: int\n      default: 2024-01-01")
-    assert "E-TYPE-DEFAULT" in {p.code for p in validate_text(wrong).problems}
+    assert [(p.code, p.line, p.path) for p in report.problems] == [("E-YAML-DATE", 14, "flow.version")]
+    assert 'Quote it to keep it as text: "2024-02-30"' in report.problems[0].hint
+    quoted = _edit(ARTICLE, '  version: "1.0.0"', '  version: "2024-02-30"')
+    assert validate_text(quoted).ok
+    valid_timestamp = _edit(ARTICLE, '  version: "1.0.0"', "  version: 2024-01-01T10:00:00")
+    assert {p.code for p in validate_text(valid_timestamp).problems} == {"E-YAML-DATE"}
 
 
 def test_unreadable_value_is_reported_once_at_its_place() -> None:

@@ -24,6 +24,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "E-YAML-TAG-VALUE": ("error", "a standard YAML tag with a value it cannot take (!!bool maybe)"),
     "E-TEXT-ENCODING": ("error", "text that is not valid Unicode (a lone surrogate)"),
     "E-NESTING-DEPTH": ("error", "mappings and lists nested beyond the depth limit"),
+    "E-YAML-DATE": ("error", "an unquoted value YAML reads as a date or time (2024-02-30); the format has none"),
     "E-NUMBER-TOO-LONG": ("error", "a number literal longer than the length limit"),
     # 2. Shape
     "E-SHAPE-NOT-MAPPING": ("error", "the document is not a mapping of keys"),

@@ -280,8 +280,19 @@ class _Builder:
         if not self._check_tag(node, path):
             return node.value
         if tag == _TIMESTAMP_TAG and self._scalars.timestamp_regexp.match(node.value):
-            # The format has no date type: a value that looks like a date (valid or
-            # not, e.g. 2024-02-30) is the text written, where a string is expected.
+            # The format has no date type. YAML reads an unquoted date-like value (valid
+            # or not, e.g. 2024-02-30) as a timestamp, so it is an error that says how to
+            # keep it as text; the text is kept so nothing else is reported about it.
+            self.problems.append(
+                _problem(
+                    "E-YAML-DATE",
+                    f"{node.value!r} is unquoted, so YAML reads it as a date or time; workflow files have no date values.",
+                    f'Quote it to keep it as text: "{node.value}".',
+                    self.file,
+                    *self._pos(node.start_mark),
+                    format_path(path),
+                )
+            )
             return node.value
         if tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_LENGTH:
             self.problems.append(

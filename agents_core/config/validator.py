@@ -262,7 +262,7 @@ def looks_like_path(source: Any) -> bool:
 
 #: Loader problems about a value that could not be read: the value's later type or shape
 #: errors at the same place are consequences, not further mistakes, and are dropped.
-_UNREADABLE_VALUE = {"E-YAML-TAG-VALUE", "E-NUMBER-TOO-LONG"}
+_UNREADABLE_VALUE = {"E-YAML-TAG-VALUE", "E-NUMBER-TOO-LONG", "E-YAML-DATE"}
 
 
 def _load_cause_first(problems: list[Problem]) -> list[Problem]:
