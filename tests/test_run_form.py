@@ -26,6 +26,7 @@ from workbench.run_form import (
     collect,
     form_fields,
     overrides,
+    parse_json_field,
     provider_options,
     widget_kind,
 )
@@ -219,17 +220,17 @@ def test_json_errors_name_the_field_and_the_place_inside_it(all_kinds, field: st
     assert field not in inputs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 §4: check_inputs now refuses an object missing a sub-field of its schema ({'size': 2}); "
-    "the form (workbench/run_form.py) still lets it through until it calls engine.state.missing_subfield",
-)
 def test_every_json_rejection_is_one_check_inputs_would_make(all_kinds) -> None:
     """The form's checks agree with the engine's: what the form lets through, check_inputs accepts."""
     extra = parse_type("object")
     for value in ([1], {"size": 2}, {"size": "2"}, {"nope": 1}, {"inner": {"ok": True}}):
         field = _by_name(form_fields(all_kinds))["extra"]
-        form_says_ok = field.type.mismatch(value, "extra") is None
+        try:
+            parse_json_field(field, json.dumps(value))
+            form_says_ok = True
+        except Exception as refusal:  # the form's own refusal, carrying a FieldError
+            assert type(refusal).__name__ == "_Invalid", refusal
+            form_says_ok = False
         try:
             check_inputs(all_kinds, {"count": 1, "name": "a", "extra": value})
             engine_says_ok = True

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from agents_core.config.models import Workflow
 from agents_core.config.types import TypeRef
 from agents_core.config.validator import ValidationReport, validate_file
-from agents_core.engine.state import FieldSpec, state_fields
+from agents_core.engine.state import FieldSpec, missing_subfield, state_fields
 from agents_core.llm.registry import provider_names
 
 WidgetKind = Literal["text", "int", "float", "bool", "json"]
@@ -136,7 +136,7 @@ def parse_json_field(field: FormField, text: str) -> Any:
                 f"Write {field.type.describe()} as JSON, e.g. {example}",
             )
         ) from None
-    problem = field.type.mismatch(value, field.name)
+    problem = field.type.mismatch(value, field.name) or missing_subfield(field.type, value, field.name)
     if problem:
         raise _Invalid(FieldError(field.name, problem, f"Write {field.type.describe()} as JSON, e.g. {example}"))
     return value
