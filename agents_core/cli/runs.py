@@ -37,22 +37,29 @@ def exit_with_error(exc: BaseException, *, as_json: bool) -> NoReturn:
     from agents_core.errors import AgentsError, describe_exception, exit_code
 
     if as_json:
-        body = {
-            "ok": False,
-            "error": {
-                "type": type(exc).__name__,
-                "message": describe_exception(exc),
-                "hint": getattr(exc, "hint", "") or "",
-                "node": getattr(exc, "node", None),
-            },
-        }
-        sys.stdout.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
+        print_json_error(exc)
     elif isinstance(exc, AgentsError) and exc.problems:
         print_problems(exc)
     else:
         text = f"{describe_exception(exc)} {getattr(exc, 'hint', '') or ''}".strip()
         sys.stderr.write(f"error: {neutralise(text)}\n")
     raise typer.Exit(exit_code(exc))
+
+
+def print_json_error(exc: BaseException) -> None:
+    """``{"ok": false, "error": {type, message, hint, node}}`` on stdout: an error as data for scripts."""
+    from agents_core.errors import describe_exception
+
+    body = {
+        "ok": False,
+        "error": {
+            "type": type(exc).__name__,
+            "message": describe_exception(exc),
+            "hint": getattr(exc, "hint", "") or "",
+            "node": getattr(exc, "node", None),
+        },
+    }
+    sys.stdout.write(json.dumps(body, ensure_ascii=False, default=str) + "\n")
 
 
 def _when(seconds: float | None) -> str:
