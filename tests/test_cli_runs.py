@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -220,3 +221,91 @@ def test_cancel_reaches_a_run_owned_by_another_process(run_store):
     finally:
         owner.kill()
         owner.wait(10)
+
+
+# -- Ctrl+C and SIGTERM during `run` -----------------------------------------------------------
+
+#: The real entry point, with a scripted provider whose second node takes a minute (registered as a plugin would be).
+SLOW_CLI = """
+import sys
+from agents_core.llm.registry import ProviderInfo, register_provider
+from tests.fakes import Script
+from tests.runs.conftest import AsyncScriptedChatModel, Slow
+
+script = Script({"second": [Slow(60)]})
+register_provider(ProviderInfo("scripted", "scripted", default_model="scripted-1",
+                               factory=lambda s: AsyncScriptedChatModel(script=script)))
+sys.argv[0] = "configurable-agents"
+from agents_core.cli import main
+main()
+"""
+
+
+def start_slow_run(tmp_path: Path, run_store: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    flow = tmp_path / "three_steps.yaml"
+    flow.write_text(json.dumps(THREE_STEPS), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1", "AGENTS_RUN_STORE": str(run_store)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_CLI, "run", str(flow), "--input", "topic=cats", *extra],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never started"
+        runs = SqliteRunStore(run_store).list(limit=1) if run_store.exists() else []
+        if runs:
+            break
+        time.sleep(0.05)
+    run_id = runs[0].run_id
+    wait_for_node(SqliteRunStore(run_store), run_id, "second")
+    return process, run_id
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_run_cancels_it_and_says_how_to_resume(tmp_path, run_store):
+    process, run_id = start_slow_run(tmp_path, run_store)
+    try:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert f"cancelled run {run_id}; resume it with: configurable-agents run --resume {run_id}" in err
+    assert "Traceback" not in err
+    [run] = json.loads(cli("runs", "list", "--json").stdout)
+    assert run["run_id"] == run_id and run["status"] == "cancelled"
+    last = SqliteRunStore(run_store).events(run_id)[-1]
+    assert last.kind == "run_finished" and last.data["result"]["status"] == "cancelled"
+    assert "✓ first" in err  # the first node finished before the cancel; its checkpoint is kept
+
+
+@pytest.mark.slow
+def test_sigterm_during_run_cancels_it_and_writes_the_terminal_status(tmp_path, run_store):
+    process, run_id = start_slow_run(tmp_path, run_store, "--json")
+    try:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 143, err
+    assert f"resume it with: configurable-agents run --resume {run_id}" in err
+    body = json.loads(out)
+    assert body["ok"] is False and body["error"]["type"] == "RunCancelled"
+    assert json.loads(cli("runs", "show", run_id, "--json").stdout)["status"] == "cancelled"
+
+
+@pytest.mark.slow
+def test_a_run_cancelled_from_another_process_exits_130(tmp_path, run_store):
+    process, run_id = start_slow_run(tmp_path, run_store)
+    try:
+        assert cli("runs", "cancel", run_id).exit_code == 0
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert f"cancelled run {run_id}; resume it with: configurable-agents run --resume {run_id}" in err
