@@ -223,6 +223,67 @@ def test_cancel_reaches_a_run_owned_by_another_process(run_store):
         owner.wait(10)
 
 
+# -- `run` through the service, errors as JSON ---------------------------------------------------
+
+
+@pytest.fixture
+def flow_file(tmp_path: Path) -> Path:
+    path = tmp_path / "three_steps.yaml"
+    path.write_text(json.dumps(THREE_STEPS), encoding="utf-8")
+    return path
+
+
+def test_run_is_recorded_by_the_service_and_listed(service, script, flow_file):
+    result = cli("run", str(flow_file), "--input", "topic=cats", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    [run] = json.loads(cli("runs", "list", "--json").stdout)
+    assert run["run_id"] == body["run_id"] and run["status"] == "success" and run["workflow"] == "three_steps"
+
+
+def test_a_failed_run_exits_one_and_resumes_from_its_checkpoint(service, script, flow_file):
+    script.replies["second"] = [RuntimeError("the model broke")] * 5
+    failed = cli("run", str(flow_file), "--input", "topic=cats")
+    assert failed.exit_code == 1
+    run_id = json.loads(cli("runs", "list", "--json").stdout)[0]["run_id"]
+    assert f"Resume it with: configurable-agents run --resume {run_id}" in failed.stderr
+    script.replies.clear()
+    script.calls.clear()
+    resumed = cli("run", "--resume", run_id, "--json")
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["outputs"] == {"a": "ok", "b": "ok", "c": "ok"}
+    assert script.calls == ["second", "third"]
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "words"),
+    [
+        (["--input", "topc=x"], "InputError", "unknown input 'topc'"),
+        ([], "InputError", "missing required input: topic"),
+        (["-i", "topic=x", "--provider", "nosuchprovider"], "ProviderError", "nosuchprovider"),
+    ],
+)
+def test_run_json_errors_are_json_on_stdout(service, script, flow_file, args, kind, words):
+    result = cli("run", str(flow_file), *args, "--json")
+    assert result.exit_code == 2, result.output
+    body = json.loads(result.stdout)
+    assert body["ok"] is False and set(body["error"]) == {"type", "message", "hint", "node"}
+    assert body["error"]["type"] == kind and words in body["error"]["message"]
+
+
+def test_run_json_of_an_invalid_workflow_and_of_unknown_or_finished_runs(service, script, tmp_path, filled):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("schema_version: '1.0'\nflow: {name: x}\nnodes: []\n", encoding="utf-8")
+    invalid = cli("run", str(broken), "--json")
+    assert invalid.exit_code == 2 and json.loads(invalid.stdout)["error"]["type"] == "ValidationFailed"
+    unknown = cli("run", "--resume", "nosuchrun", "--json")
+    assert unknown.exit_code == 2 and json.loads(unknown.stdout)["error"]["type"] == "RunNotFound"
+    done = cli("run", "--resume", filled["ok"], "--json")
+    assert done.exit_code == 2 and json.loads(done.stdout)["error"]["type"] == "RunConflict"
+    plain = cli("run", "--resume", filled["ok"])
+    assert plain.exit_code == 2 and "already finished successfully" in plain.stderr and not plain.stdout
+
+
 # -- Ctrl+C and SIGTERM during `run` -----------------------------------------------------------
 
 #: The real entry point, with a scripted provider whose second node takes a minute (registered as a plugin would be).
