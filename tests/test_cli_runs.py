@@ -185,6 +185,20 @@ def test_cancel_stops_a_running_run_of_this_process(service, script, run_store):
     assert json.loads(cli("runs", "list", "--json").stdout)[0]["status"] == "cancelled"
 
 
+def test_show_of_a_running_run_lists_the_nodes_done_so_far(service, script, run_store):
+    script.replies["second"] = [Slow(60)]
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    wait_for_node(SqliteRunStore(run_store), handle.run_id, "second")
+    try:
+        data = json.loads(cli("runs", "show", handle.run_id, "--json").stdout)
+        assert data["status"] == "running" and data["owner"]["pid"] == os.getpid()
+        assert [node["id"] for node in data["nodes"]] == ["first"]
+        assert "status:   running" in cli("runs", "show", handle.run_id).stdout
+    finally:
+        handle.cancel()
+        handle.wait(timeout=10)
+
+
 def test_cancel_of_a_finished_run_leaves_it(filled):
     result = cli("runs", "cancel", filled["ok"])
     assert result.exit_code == 0 and "success already; nothing to cancel" in result.stdout

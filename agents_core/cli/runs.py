@@ -8,6 +8,7 @@ that is not in the store is a clear error with exit code 2.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import datetime
@@ -189,7 +190,11 @@ def show_run(
     try:
         service = _service()
         info = service.get(run_id)
-        log = [row.data for row in service.store.events(run_id)] if events else None
+        rows = service.store.events(run_id) if events or not info.nodes else []
+        log = [row.data for row in rows] if events else None
+        if not info.nodes:  # a run still going: its node records so far come from its event log
+            done = [row.data["record"] for row in rows if row.kind in ("node_finished", "node_failed")]
+            info = dataclasses.replace(info, nodes=done)
     except Exception as exc:
         exit_with_error(exc, as_json=as_json)
     if as_json:
