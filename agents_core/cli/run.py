@@ -1,14 +1,35 @@
-"""``configurable-agents run``: inputs from the command line, live progress, the result."""
+"""``configurable-agents run``: inputs from the command line, a run through the run service, live progress.
+
+The run is started (or resumed) by :func:`agents_core.runs.default_service`
+and its events are followed from the store, so ``runs list`` in another
+terminal sees it and ``runs cancel`` reaches it. Ctrl+C (SIGINT) or SIGTERM
+cancels the run, waits for its terminal status, prints how to resume it and
+exits 130 (143 for SIGTERM); the checkpoint of the last finished node stays.
+"""
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from agents_core.cli.app import app
-from agents_core.cli.output import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED, fail, print_problems, validated
+from agents_core.cli.output import EXIT_OK, EXIT_RUN_FAILED, validated
+
+#: How long a cancelled run may take to write its terminal status before the command gives up waiting.
+CANCEL_WAIT_SECONDS = 10.0
+EXIT_SIGTERM = 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so it takes the same path as Ctrl+C."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated()
 
 
 @app.command()
@@ -24,27 +45,74 @@ def run(
     ] = None,
     provider: Annotated[str | None, typer.Option("--provider", help="Use this provider for every node.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Use this model for every node.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the result.")] = False,
-    resume: Annotated[str | None, typer.Option("--resume", help="Continue the failed run with this id.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object with the result (errors too) on stdout.")
+    ] = False,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue a failed, cancelled or interrupted run with this id.")
+    ] = None,
 ) -> None:
-    """Run a workflow with live per-node progress (or resume a failed run)."""
-    from agents_core.cli.run_progress import collect_inputs, execute, print_result
-    from agents_core.cli.terminal import neutralise
-    from agents_core.errors import AgentsError, ValidationFailed
+    """Run a workflow with live per-node progress (or resume a failed run). Ctrl+C cancels it."""
+    from agents_core.cli.run_progress import collect_inputs, print_result
+    from agents_core.cli.runs import exit_with_error
+    from agents_core.errors import InputError
+    from agents_core.runs import default_service
 
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    handle = None
     try:
-        if resume:
-            events = execute(None, {}, resume=resume)
-        else:
-            if file is None:
-                fail("give a workflow FILE to run (or --resume RUN_ID).")
-            report = validated(file)
-            values = collect_inputs(report.workflow, inputs or [], input_file)
-            events = execute(file, values, provider=provider, model=model)
-        result = print_result(events, as_json=as_json)
-    except ValidationFailed as exc:
-        print_problems(exc)
-        raise typer.Exit(EXIT_INVALID) from None
-    except AgentsError as exc:
-        fail(neutralise(f"{exc.message} {exc.hint}".strip()))
+        try:
+            service = default_service()
+            if resume:
+                handle = service.resume(resume)
+            else:
+                if file is None:
+                    raise InputError("give a workflow FILE to run (or --resume RUN_ID).", "")
+                report = validated(file)
+                values = collect_inputs(report.workflow, inputs or [], input_file)
+                handle = service.start(file, values, provider=provider, model=model)
+            result = print_result(handle.events(), as_json=as_json)
+        except KeyboardInterrupt as interrupt:
+            _cancelled(handle, interrupt, as_json=as_json)
+        except Exception as exc:
+            exit_with_error(exc, as_json=as_json)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if result.status == "cancelled":  # cancelled from elsewhere (runs cancel, the workbench)
+        _cancel_message(result.run_id)
+        raise typer.Exit(130)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_RUN_FAILED)
+
+
+def _cancel_message(run_id: str) -> None:
+    sys.stderr.write(f"cancelled run {run_id}; resume it with: configurable-agents run --resume {run_id}\n")
+
+
+def _cancelled(handle: Any, interrupt: KeyboardInterrupt, *, as_json: bool) -> None:
+    """Ctrl+C or SIGTERM: cancel the run (if it exists yet), wait for its terminal status, say how to resume."""
+    from agents_core.errors import RunCancelled, exit_code
+
+    code = EXIT_SIGTERM if isinstance(interrupt, _Terminated) else exit_code(interrupt)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C must not cut the terminal status short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        if handle is None:
+            sys.stderr.write("cancelled before the run started.\n")
+            raise typer.Exit(code)
+        handle.cancel()
+        try:
+            handle.wait(timeout=CANCEL_WAIT_SECONDS)
+        except TimeoutError:
+            sys.stderr.write(f"warning: run {handle.run_id} has not stopped yet; it is marked for cancel.\n")
+        _cancel_message(handle.run_id)
+        if as_json:
+            error = RunCancelled(
+                f"run {handle.run_id!r} was cancelled; the state of its last finished node is kept.",
+                f"Resume it with: configurable-agents run --resume {handle.run_id}",
+            )
+            from agents_core.cli.runs import print_json_error
+
+            print_json_error(error)
+        raise typer.Exit(code)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -88,21 +88,6 @@ def collect_inputs(workflow: Workflow | None, pairs: Iterable[str], input_file: 
     return values
 
 
-def execute(file: Path | None, inputs: dict[str, Any], **options: Any) -> Iterator[RunEvent]:
-    """The run's events (raises before the first one for problems found up front)."""
-    from agents_core.engine.runner import stream_resume, stream_run
-
-    resume = options.pop("resume", None)
-    events = stream_resume(resume) if resume else stream_run(file, inputs, **options)
-    first = next(events)  # surfaces validation, input and provider errors before any output
-    return _prepend(first, events)
-
-
-def _prepend(first: RunEvent, rest: Iterator[RunEvent]) -> Iterator[RunEvent]:
-    yield first
-    yield from rest
-
-
 def _node_line(record: NodeRecord) -> str:
     mark = "✓" if record.status == "success" else "✗"
     retries = f", {record.retries} retr{'y' if record.retries == 1 else 'ies'}" if record.retries else ""
