@@ -46,3 +46,30 @@ edges:
         to: END
 config: {{llm: {{provider: local}}}}
 """
+
+
+#: Three nodes in a line on the "scripted" provider (tests.fakes): the engine and run service tests' workflow.
+THREE_STEPS: dict = {
+    "schema_version": "1.0",
+    "flow": {"name": "three_steps"},
+    "state": {
+        "fields": {
+            "topic": {"type": "str", "required": True},
+            "a": {"type": "str", "default": ""},
+            "b": {"type": "str", "default": ""},
+            "c": {"type": "str", "default": ""},
+        }
+    },
+    "nodes": [
+        {"id": "first", "prompt": "first: {state.topic}", "outputs": ["a"]},
+        {"id": "second", "prompt": "second: {state.a}", "outputs": ["b"]},
+        {"id": "third", "prompt": "third: {state.b}", "outputs": ["c"]},
+    ],
+    "edges": [
+        {"from": "START", "to": "first"},
+        {"from": "first", "to": "second"},
+        {"from": "second", "to": "third"},
+        {"from": "third", "to": "END"},
+    ],
+    "config": {"llm": {"provider": "scripted"}, "execution": {"retry_initial_delay": 0.01, "max_retries": 2}},
+}

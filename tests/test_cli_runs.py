@@ -27,7 +27,8 @@ from agents_core.runs import default_service
 from agents_core.runs.store import SqliteRunStore
 from tests.conftest import REPO_ROOT
 from tests.fakes import Script
-from tests.runs.conftest import THREE_STEPS, AsyncScriptedChatModel, Slow
+from tests.runs.conftest import AsyncScriptedChatModel, Slow
+from tests.samples import THREE_STEPS
 
 
 def cli(*args: str) -> Any:
@@ -306,6 +307,7 @@ import sys
 from agents_core.llm.registry import ProviderInfo, register_provider
 from tests.fakes import Script
 from tests.runs.conftest import AsyncScriptedChatModel, Slow
+from tests.samples import THREE_STEPS
 
 script = Script({"second": [Slow(60)]})
 register_provider(ProviderInfo("scripted", "scripted", default_model="scripted-1",

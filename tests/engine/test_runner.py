@@ -20,31 +20,7 @@ from agents_core.engine.state import InputError
 from agents_core.errors import RunError, ValidationFailed
 from tests.conftest import EXAMPLES_DIR
 from tests.fakes import Script, scripted_provider
-
-THREE_STEPS = {
-    "schema_version": "1.0",
-    "flow": {"name": "three_steps"},
-    "state": {
-        "fields": {
-            "topic": {"type": "str", "required": True},
-            "a": {"type": "str", "default": ""},
-            "b": {"type": "str", "default": ""},
-            "c": {"type": "str", "default": ""},
-        }
-    },
-    "nodes": [
-        {"id": "first", "prompt": "first: {state.topic}", "outputs": ["a"]},
-        {"id": "second", "prompt": "second: {state.a}", "outputs": ["b"]},
-        {"id": "third", "prompt": "third: {state.b}", "outputs": ["c"]},
-    ],
-    "edges": [
-        {"from": "START", "to": "first"},
-        {"from": "first", "to": "second"},
-        {"from": "second", "to": "third"},
-        {"from": "third", "to": "END"},
-    ],
-    "config": {"llm": {"provider": "scripted"}, "execution": {"retry_initial_delay": 0.01, "max_retries": 2}},
-}
+from tests.samples import THREE_STEPS
 
 
 class RateLimited(Exception):

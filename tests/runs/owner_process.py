@@ -13,7 +13,8 @@ from agents_core.llm.registry import ProviderInfo, register_provider
 from agents_core.runs.service import RunService
 from agents_core.runs.store import SqliteRunStore
 from tests.fakes import Script
-from tests.runs.conftest import THREE_STEPS, AsyncScriptedChatModel, Slow
+from tests.runs.conftest import AsyncScriptedChatModel, Slow
+from tests.samples import THREE_STEPS
 
 
 def main(store_path: str) -> None:

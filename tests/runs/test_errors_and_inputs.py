@@ -21,7 +21,7 @@ from agents_core.errors import (
     exit_code,
     http_status,
 )
-from tests.runs.conftest import THREE_STEPS
+from tests.samples import THREE_STEPS
 
 CLASSES = {
     name: value

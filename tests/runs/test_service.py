@@ -17,7 +17,8 @@ from agents_core.engine.events import NodeRetried, NodeStarted, RunFinished, Run
 from agents_core.errors import RunConflict, RunError, RunNotFound
 from agents_core.runs.service import RunService
 from agents_core.runs.store import SqliteRunStore
-from tests.runs.conftest import THREE_STEPS, Slow
+from tests.runs.conftest import Slow
+from tests.samples import THREE_STEPS
 
 
 class RateLimited(Exception):
