@@ -290,7 +290,7 @@ def streamlit_app(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 # --------------------------------------------------------------------------- chromium and pages
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(_require_chromium: None) -> Iterator[object]:
     """Debian's chromium, headless, with a fresh temporary profile.
 
@@ -298,6 +298,10 @@ def browser(_require_chromium: None) -> Iterator[object]:
     ``launch_persistent_context`` is for, which gives no ``Browser`` to open
     fresh contexts from); instead it creates a new ``mkdtemp`` profile for
     every launch and deletes it on close, which is the same guarantee.
+
+    Scoped to this package, not the session: Playwright's sync API keeps an event
+    loop running in the main thread while it is open, and the tests that follow
+    (the run service's ``asyncio.run``) need that thread free.
     """
     from playwright.sync_api import sync_playwright
 
