@@ -11,7 +11,8 @@ maps errors to exit codes, messages and HTTP statuses in one place::
     ├── InvalidStructuredOutput        run_failed (1, 500): a reply off the output schema (retried)
     ├── RunError                       run_failed (1, 500): a run failed or cannot be used
     │   ├── NodeError                  a node failed; ``node`` and ``record`` say which and how far
-    │   ├── ProviderError              configuration (2, 500): a provider unknown, keyless or failing
+    │   ├── ProviderError              configuration (2, 500): a provider unknown, keyless or refusing
+    │   │   └── ProviderUnavailable    provider_unavailable (1, 502): transient faults outlived the retries
     │   ├── ToolError                  configuration (2, 500): a tool unknown or failing
     │   ├── NodeTimeoutError           a model call outlived config.execution.timeout
     │   ├── LoopLimitExceeded          a loop went past max_loop_iterations
@@ -43,6 +44,7 @@ Category = Literal[
     "invalid_input",
     "configuration",
     "run_failed",
+    "provider_unavailable",
     "not_found",
     "conflict",
     "cancelled",
@@ -64,6 +66,7 @@ CATEGORY_OUTCOMES: dict[str, Outcome] = {
     "invalid_input": Outcome(2, 422),
     "configuration": Outcome(2, 500),
     "run_failed": Outcome(1, 500),
+    "provider_unavailable": Outcome(1, 502),
     "not_found": Outcome(2, 404),
     "conflict": Outcome(2, 409),
     "cancelled": Outcome(130, 409),
@@ -180,6 +183,16 @@ class ProviderError(RunError):
     """An LLM provider is unknown, misconfigured or failed."""
 
     category: ClassVar[str] = "configuration"
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider kept failing with faults worth retrying (429, 5xx, cut-off replies) until retries ran out.
+
+    Not the user's configuration: the same request may work later, so a face
+    reports it as a failed run (exit 1) and the server as a bad gateway (502).
+    """
+
+    category: ClassVar[str] = "provider_unavailable"
 
 
 class ToolError(RunError):

@@ -30,6 +30,7 @@ from agents_core.errors import (
     NodeError,
     NodeTimeoutError,
     ProviderError,
+    ProviderUnavailable,
     RunError,
 )
 from agents_core.llm.settings import ResolvedLLM, resolve_llm
@@ -346,7 +347,7 @@ def _node_error(plan: NodePlan, exc: BaseException, attempts: int) -> RunError:
             f"{failed}: {_short(exc)}", "Check the model name, the key and the request; this error is not retried."
         )
     detail = _short(exc) if fault == f"HTTP {status}" else f"{fault} ({_short(exc)})"
-    return ProviderError(
+    return ProviderUnavailable(
         f"{failed}: {detail}.",
         "Faults like this are retried with backoff (config.execution.max_retries); check the provider's "
         "status, or the proxy in between, and try again.",

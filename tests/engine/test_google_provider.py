@@ -279,7 +279,7 @@ def test_server_errors_exhaust_retries(gemini_stub: GeminiStub) -> None:
     assert len(gemini_stub.requests) == 3
     assert result.error is not None
     assert result.error.node == "answer"
-    assert result.error.type == "ProviderError"
+    assert result.error.type == "ProviderUnavailable" and result.error.category == "provider_unavailable"
     assert "'answer'" in result.error.message
     assert "500" in result.error.message
     assert "after 3 attempts" in result.error.message
@@ -319,7 +319,7 @@ def test_a_broken_reply_every_time_says_what_happened(gemini_stub: GeminiStub, k
     assert not result.ok
     assert len(gemini_stub.requests) == 3 and gemini_stub.pending == 1
     assert result.error is not None and result.error.node == "answer"
-    assert result.error.type == "ProviderError"
+    assert result.error.type == "ProviderUnavailable"
     assert words in result.error.message
     assert "after 3 attempts" in result.error.message
     assert "HTTP 400" not in result.error.message  # aiohttp's parser code is not the provider's status

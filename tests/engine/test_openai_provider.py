@@ -301,7 +301,7 @@ def test_json_schema_method_fails_with_an_error_naming_the_node(server_url: str)
     assert result.status == "failed"
     assert result.error is not None
     assert result.error.node == "facts"
-    assert result.error.type == "ProviderError"
+    assert result.error.type == "ProviderUnavailable"
     message = result.error.message
     assert message.startswith("node 'facts':")
     assert "openai" in message and "'smollm2'" in message
