@@ -151,7 +151,13 @@ class RunResult:
 
 @dataclass(frozen=True)
 class _Event:
-    """The fields every event has; ``seq`` and ``at`` are set when the run service records it."""
+    """The fields every event has; ``seq`` and ``at`` are set when the run service records it.
+
+    Both are keyword-only, so each event's own fields keep their positions.
+    """
+
+    seq: int = field(default=0, kw_only=True)
+    at: datetime = field(default_factory=utc_now, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; :func:`event_from_dict` makes the same event from it."""
@@ -186,8 +192,6 @@ class RunStarted(_Event):
     resumed: bool = False
     notices: tuple[str, ...] = ()
     kind: str = "run_started"
-    seq: int = field(default=0, kw_only=True)
-    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -197,8 +201,6 @@ class NodeStarted(_Event):
     provider: str
     model: str
     kind: str = "node_started"
-    seq: int = field(default=0, kw_only=True)
-    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -211,8 +213,6 @@ class NodeRetried(_Event):
     reason: str
     delay: float
     kind: str = "node_retried"
-    seq: int = field(default=0, kw_only=True)
-    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -220,8 +220,6 @@ class NodeFinished(_Event):
     run_id: str
     record: NodeRecord
     kind: str = "node_finished"
-    seq: int = field(default=0, kw_only=True)
-    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -230,8 +228,6 @@ class NodeFailed(_Event):
     record: NodeRecord
     error: RunErrorInfo
     kind: str = "node_failed"
-    seq: int = field(default=0, kw_only=True)
-    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -239,8 +235,6 @@ class RunFinished(_Event):
     run_id: str
     result: RunResult
     kind: str = "run_finished"
-    seq: int = field(default=0, kw_only=True)
-    at: datetime = field(default_factory=utc_now, kw_only=True)
 
 
 RunEvent = RunStarted | NodeStarted | NodeRetried | NodeFinished | NodeFailed | RunFinished
