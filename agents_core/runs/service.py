@@ -49,7 +49,7 @@ from agents_core.runs.lifecycle import (
     current_owner,
     owner_gone,
 )
-from agents_core.runs.store import RunInfo, RunStore, open_store
+from agents_core.runs.store import RunInfo, RunStore, StoredEvent, open_store
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +376,15 @@ class RunService:
             log.warning("%s", sentence)
         return changed
 
+    def _next_batch(self, run_id: str, after_seq: int) -> tuple[list[StoredEvent], bool]:
+        """The logged events after ``after_seq``, and whether more may follow.
+
+        The status is read before the events: a run that ended in between still has
+        its ``run_finished`` in this batch (both are written in one transaction).
+        """
+        active = self.get(run_id).status in ACTIVE_STATUSES
+        return self.store.events(run_id, after_seq), active
+
     def events(self, run_id: str, after_seq: int = 0, *, poll: float = 0.25) -> Iterator[RunEvent]:
         """The run's events after ``after_seq``: the log first, then live ones until the run ends.
 
@@ -384,12 +393,11 @@ class RunService:
         """
         last = after_seq
         while True:
-            status = self.get(run_id).status
-            rows = self.store.events(run_id, last)
+            rows, active = self._next_batch(run_id, last)
             for row in rows:
                 last = row.seq
                 yield event_from_dict(row.data)
-            if status not in ACTIVE_STATUSES:
+            if not active:
                 return
             if not rows:
                 live = self._live.get(run_id)
@@ -404,12 +412,11 @@ class RunService:
         """:meth:`events` for async code (polls the log; 20 ms for runs of this process)."""
         last = after_seq
         while True:
-            status = self.get(run_id).status
-            rows = self.store.events(run_id, last)
+            rows, active = self._next_batch(run_id, last)
             for row in rows:
                 last = row.seq
                 yield event_from_dict(row.data)
-            if status not in ACTIVE_STATUSES:
+            if not active:
                 return
             if not rows:
                 await asyncio.sleep(0.02 if run_id in self._live else poll)
