@@ -293,3 +293,16 @@ def test_a_resumed_run_carries_the_rows_finished_before() -> None:
 def test_outputs_text_as_markdown_and_the_rest_as_json() -> None:
     result = RunResult("r", "w", "success", {}, {"title": "T", "scores": {"a": 1}, "n": 2}, [])
     assert output_items(result) == [("title", "markdown", "T"), ("scores", "json", {"a": 1}), ("n", "json", 2)]
+
+
+def test_hostile_json_is_a_field_error_not_a_crash(all_kinds) -> None:
+    """The form reads JSON as the CLI does: deep nesting, overlong numbers and NaN are refused by name."""
+    field = _by_name(form_fields(all_kinds))["extra"]
+    for text in ("[" * 5000 + "]" * 5000, '{"n": ' + "7" * 5000 + "}", '{"x": NaN}'):
+        try:
+            parse_json_field(field, text)
+        except Exception as refusal:
+            assert type(refusal).__name__ == "_Invalid", refusal
+            assert refusal.error.field == "extra" and refusal.error.message.startswith("extra"), refusal
+        else:
+            raise AssertionError(f"accepted {text[:20]!r}")

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from agents_core.config.models import Workflow
 from agents_core.config.types import TypeRef
 from agents_core.config.validator import ValidationReport, validate_file
-from agents_core.engine.state import FieldSpec, missing_subfield, state_fields
+from agents_core.engine.state import FieldSpec, InputError, loads_checked, missing_subfield, state_fields
 from agents_core.llm.registry import provider_names
 
 WidgetKind = Literal["text", "int", "float", "bool", "json"]
@@ -127,7 +127,11 @@ def parse_json_field(field: FormField, text: str) -> Any:
     """The value of a JSON field, or a :class:`FieldError` naming the field (raised)."""
     example = json.dumps(field.type.example(), ensure_ascii=False)
     try:
-        value = json.loads(text)
+        value = loads_checked(text, field.name)
+    except InputError as exc:
+        raise _Invalid(
+            FieldError(field.name, exc.message, f"Write {field.type.describe()} as JSON, e.g. {example}")
+        ) from None
     except json.JSONDecodeError as exc:
         raise _Invalid(
             FieldError(

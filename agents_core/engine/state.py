@@ -109,7 +109,7 @@ def _finite_float(text: str) -> float:
 def parse_json_text(text: str, where: str) -> Any:
     """JSON given on the command line, strictly: finite numbers only, bounded length of numbers and depth."""
     try:
-        return _loads(text, where)
+        return loads_checked(text, where)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{where} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).",
@@ -117,8 +117,12 @@ def parse_json_text(text: str, where: str) -> Any:
         ) from None
 
 
-def _loads(text: str, where: str) -> Any:
-    """``json.loads`` that refuses what :func:`check_value` refuses; a syntax error stays a ``JSONDecodeError``."""
+def loads_checked(text: str, where: str) -> Any:
+    """``json.loads`` that refuses what :func:`check_value` refuses; a syntax error stays a ``JSONDecodeError``.
+
+    Every face that reads JSON inputs (the CLI, the Run form) uses it, so deep nesting,
+    overlong numbers and NaN are refused the same way everywhere.
+    """
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except InputError as exc:
@@ -197,7 +201,7 @@ def parse_text_value(field: FieldSpec, text: str) -> Any:
             if lowered in ("false", "no", "0", "off"):
                 return False
             raise ValueError(text)
-        return _loads(text, where)
+        return loads_checked(text, where)
     except ValueError as exc:
         if "digits" in str(exc):  # int(): more digits than sys.get_int_max_str_digits() allows
             raise _too_long(where) from None
