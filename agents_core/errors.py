@@ -16,6 +16,10 @@ maps errors to exit codes, messages and HTTP statuses in one place::
     │   ├── ToolError                  configuration (2, 500): a tool unknown or failing
     │   ├── NodeTimeoutError           a model call outlived config.execution.timeout
     │   ├── LoopLimitExceeded          a loop went past max_loop_iterations
+    │   ├── BudgetExceeded             budget_exceeded (1, 402): a model call could cross max_cost_usd;
+    │   │   │                          the run stopped before it (resume with a higher budget)
+    │   │   └── MonthlyBudgetReached   the workflow's month-to-date spend reached monthly_budget_usd
+    │   ├── BudgetUnenforceable        configuration (2, 500): a budget on a model no price source knows
     │   ├── RunNotFound                not_found (2, 404): no run with that id in the store
     │   ├── RunConflict                conflict (2, 409): finished already, or owned by a live process
     │   └── RunCancelled               cancelled (130, 409): cancelled on request
@@ -45,6 +49,7 @@ Category = Literal[
     "configuration",
     "run_failed",
     "provider_unavailable",
+    "budget_exceeded",
     "not_found",
     "conflict",
     "cancelled",
@@ -67,6 +72,7 @@ CATEGORY_OUTCOMES: dict[str, Outcome] = {
     "configuration": Outcome(2, 500),
     "run_failed": Outcome(1, 500),
     "provider_unavailable": Outcome(1, 502),
+    "budget_exceeded": Outcome(1, 402),
     "not_found": Outcome(2, 404),
     "conflict": Outcome(2, 409),
     "cancelled": Outcome(130, 409),
@@ -207,6 +213,26 @@ class NodeTimeoutError(RunError):
 
 class LoopLimitExceeded(RunError):
     """A loop went back more often than ``config.execution.max_loop_iterations`` allows."""
+
+
+class BudgetExceeded(RunError):
+    """A model call could cross ``config.execution.max_cost_usd``; the run stopped before making it.
+
+    A failed run (exit 1, HTTP 402 Payment Required) that resumes with a higher
+    budget (``run --resume ID --max-cost-usd X``); ``node`` names the node.
+    """
+
+    category: ClassVar[str] = "budget_exceeded"
+
+
+class MonthlyBudgetReached(BudgetExceeded):
+    """The workflow's month-to-date spend reached ``config.execution.monthly_budget_usd``; the run was refused."""
+
+
+class BudgetUnenforceable(RunError):
+    """A budget is set but a node's model has no known price, so the budget could not be kept."""
+
+    category: ClassVar[str] = "configuration"
 
 
 class RunNotFound(RunError):

@@ -41,13 +41,25 @@ def test_json_prints_exactly_one_object_with_typed_outputs(tmp_path):
     result = run_cli(str(EXAMPLES_DIR / "user_profile.yaml"), "--input-file", str(inputs), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
-    assert set(body) == {"run_id", "status", "outputs", "state", "nodes", "error"}
+    assert set(body) == {"run_id", "status", "outputs", "state", "nodes", "cost_usd", "error"}
     assert body["status"] == "success" and body["error"] is None
     assert body["state"]["profile"] == profile
     assert isinstance(body["outputs"]["suggestions"], list) and isinstance(body["outputs"]["scores"], dict)
     node = body["nodes"][0]
-    assert set(node) == {"id", "status", "duration_ms", "input_tokens", "output_tokens", "retries", "provider", "model"}
+    assert set(node) == {
+        "id",
+        "status",
+        "duration_ms",
+        "input_tokens",
+        "output_tokens",
+        "retries",
+        "provider",
+        "model",
+        "cost_usd",
+        "price_source",
+    }
     assert node["provider"] == "local" and node["input_tokens"] > 0
+    assert node["cost_usd"] == 0 and node["price_source"] == "local" and body["cost_usd"] == 0
 
 
 def test_inputs_are_typed_by_the_state_field(tmp_path):

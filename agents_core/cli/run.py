@@ -51,6 +51,15 @@ def run(
     resume: Annotated[
         str | None, typer.Option("--resume", help="Continue a failed, cancelled or interrupted run with this id.")
     ] = None,
+    max_cost_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost-usd",
+            metavar="USD",
+            help="Budget of this run in USD (over config.execution.max_cost_usd); with --resume, "
+            "a higher budget to continue a run the old one stopped.",
+        ),
+    ] = None,
 ) -> None:
     """Run a workflow with live per-node progress (or resume a failed run). Ctrl+C cancels it."""
     from agents_core.cli.run_progress import collect_inputs, print_result
@@ -64,13 +73,13 @@ def run(
         try:
             service = default_service()
             if resume:
-                handle = service.resume(resume)
+                handle = service.resume(resume, max_cost_usd=max_cost_usd)
             else:
                 if file is None:
                     raise InputError("give a workflow FILE to run (or --resume RUN_ID).", "")
                 report = validated(file)
                 values = collect_inputs(report.workflow, inputs or [], input_file)
-                handle = service.start(file, values, provider=provider, model=model)
+                handle = service.start(file, values, provider=provider, model=model, max_cost_usd=max_cost_usd)
             result = print_result(handle.events(), as_json=as_json)
         except KeyboardInterrupt as interrupt:
             _cancelled(handle, interrupt, as_json=as_json)

@@ -35,6 +35,7 @@ from agents_core.engine.state import (
     parse_text_value,
     state_fields,
 )
+from agents_core.llm.pricing import format_usd
 from agents_core.text import count
 
 
@@ -93,8 +94,22 @@ def _node_line(record: NodeRecord) -> str:
     retries = f", {record.retries} retr{'y' if record.retries == 1 else 'ies'}" if record.retries else ""
     return neutralise(
         f"{mark} {record.id:<20} {record.duration_ms / 1000:6.2f} s  "
-        f"{record.input_tokens:>6} in / {record.output_tokens:<6} out tokens{retries}"
+        f"{record.input_tokens:>6} in / {record.output_tokens:<6} out tokens  {_cost(record)}{retries}"
     )
+
+
+def _cost(record: NodeRecord) -> str:
+    """``$0.0012`` or ``unpriced`` (never $0 for an unknown price)."""
+    if record.cost_usd is None and not (record.input_tokens or record.output_tokens):
+        return format_usd(0.0)
+    return format_usd(record.cost_usd)
+
+
+def _run_cost(result: RunResult) -> str:
+    """The run total with the sources that priced it: ``$0.0042 (genai-prices 0.2.3)`` or ``unpriced``."""
+    sources = sorted({n.price_source for n in result.nodes if n.price_source and n.price_source != "unpriced"})
+    total = format_usd(result.cost_usd)
+    return f"{total} ({', '.join(sources)})" if sources and result.cost_usd is not None else total
 
 
 def print_result(events: Iterator[RunEvent], *, as_json: bool) -> RunResult:
@@ -138,7 +153,7 @@ def _print_outcome(result: RunResult) -> None:
 
     out = Console(highlight=False, soft_wrap=True)
     if result.ok:
-        tokens = f"{result.total_input_tokens} in / {result.total_output_tokens} out tokens"
+        tokens = f"{result.total_input_tokens} in / {result.total_output_tokens} out tokens, {_run_cost(result)}"
         Console(stderr=True, highlight=False).print(
             f"[green]✓ {neutralise(result.workflow_name)} finished[/] ({count(len(result.nodes), 'node')}, {tokens})"
         )
@@ -153,6 +168,10 @@ def _print_outcome(result: RunResult) -> None:
     err.print(f"[bold red]✗ {neutralise(result.workflow_name)} failed in {neutralise(where)}[/]")
     if error:
         err.print(neutralise(f"{error.type}: {error.message}"), markup=False)
+    err.print(f"Spent: {_run_cost(result)}", markup=False)
+    if error and error.category == "budget_exceeded" and error.hint:
+        err.print(neutralise(error.hint), markup=False)
+        return
     err.print(f"Resume it with: configurable-agents run --resume {result.run_id}", markup=False)
 
 

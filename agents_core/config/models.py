@@ -238,7 +238,16 @@ class ExecutionSettings(_Model):
         default=1.0, ge=0, description="Seconds before the first retry; later retries wait exponentially longer."
     )
     max_cost_usd: float | None = Field(
-        default=None, gt=0, description="Run budget in USD: the run stops before a node that could cross it."
+        default=None,
+        gt=0,
+        description="Run budget in USD: the run stops before a model call whose worst case (prompt + max_tokens) "
+        "could cross it.",
+    )
+    monthly_budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="Monthly budget of this workflow in USD: a run is refused once its month-to-date spend "
+        "(UTC calendar month, from the run store) has reached it.",
     )
 
 

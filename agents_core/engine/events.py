@@ -40,6 +40,10 @@ class NodeRecord:
     response: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    #: USD of this node's model calls (``None``: tokens on a model no price source knows).
+    cost_usd: float | None = None
+    #: Who priced it: "genai-prices 0.2.3", "pricing.yaml 2026-11-01", "local" or "unpriced".
+    price_source: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The public fields (``--json`` output, server responses)."""
@@ -52,6 +56,8 @@ class NodeRecord:
             "retries": self.retries,
             "provider": self.provider,
             "model": self.model,
+            "cost_usd": self.cost_usd,
+            "price_source": self.price_source,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +67,20 @@ class NodeRecord:
     def from_dict(cls, data: dict[str, Any]) -> NodeRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def total_cost(nodes: Any) -> float | None:
+    """The USD of node records (objects or dicts): ``None`` when a node that used tokens is unpriced."""
+    total = 0.0
+    for node in nodes:
+        data = node if isinstance(node, dict) else vars(node)
+        cost = data.get("cost_usd")
+        if cost is None:
+            if data.get("input_tokens") or data.get("output_tokens"):
+                return None
+            continue
+        total += float(cost)
+    return total
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,11 @@ class RunResult:
     def duration_ms(self) -> float:
         return sum(n.duration_ms for n in self.nodes)
 
+    @property
+    def cost_usd(self) -> float | None:
+        """USD of every node's calls; ``None`` when a node that used tokens is unpriced (never a silent 0)."""
+        return total_cost(self.nodes)
+
     def to_dict(self) -> dict[str, Any]:
         """The ``run --json`` object."""
         return {
@@ -119,6 +144,7 @@ class RunResult:
             "outputs": self.outputs,
             "state": self.state,
             "nodes": [n.summary() for n in self.nodes],
+            "cost_usd": self.cost_usd,
             "error": self.error.to_dict() if self.error else None,
         }
 

@@ -21,11 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from agents_core.config.models import Node, Workflow
 from agents_core.config.templates import ParsedTemplate, TemplateRenderError, parse_template, render
 from agents_core.config.types import object_type, parse_type
+from agents_core.engine.budget import NodeMeter, active_budget
 from agents_core.engine.events import NodeRecord
 from agents_core.engine.faults import chain, describe_transient, status_in_chain
 from agents_core.engine.state import state_fields
 from agents_core.errors import (
     AgentsError,
+    BudgetExceeded,
     InvalidStructuredOutput,
     NodeError,
     NodeTimeoutError,
@@ -140,28 +142,23 @@ def _check_not_blocked(reply: Any, plan: NodePlan) -> None:
         )
 
 
-@dataclass
-class _Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def add(self, message: Any) -> None:
-        usage = getattr(message, "usage_metadata", None) or {}
-        self.input_tokens += int(usage.get("input_tokens", 0) or 0)
-        self.output_tokens += int(usage.get("output_tokens", 0) or 0)
-
-
-async def _call(awaitable: Any, plan: NodePlan) -> Any:
+async def _call(runnable: Any, messages: list[Any], plan: NodePlan, usage: NodeMeter) -> Any:
+    """Every model call goes through here: the run budget is kept before it (engine/budget.py), then the call."""
+    usage.before_call(messages)
     try:
-        return await asyncio.wait_for(awaitable, timeout=plan.llm.timeout)
+        return await asyncio.wait_for(runnable.ainvoke(messages), timeout=plan.llm.timeout)
     except TimeoutError:
+        usage.release()
         raise NodeTimeoutError(
             f"node {plan.id!r}: the model did not answer within {plan.llm.timeout:g} s.",
             "Raise config.execution.timeout, or use a faster model.",
         ) from None
+    except BaseException:
+        usage.release()
+        raise
 
 
-async def _run_tools(model: Any, plan: NodePlan, messages: list[Any], usage: _Usage) -> list[Any]:
+async def _run_tools(model: Any, plan: NodePlan, messages: list[Any], usage: NodeMeter) -> list[Any]:
     """Let the model call its tools (bounded rounds); returns the conversation so far."""
     from langchain_core.messages import ToolMessage
 
@@ -170,7 +167,7 @@ async def _run_tools(model: Any, plan: NodePlan, messages: list[Any], usage: _Us
     tools = {name: build_tool(name) for name in plan.tools}
     bound = model.bind_tools(list(tools.values()))
     for _ in range(MAX_TOOL_ROUNDS):
-        reply = await _call(bound.ainvoke(messages), plan)
+        reply = await _call(bound, messages, plan, usage)
         usage.add(reply)
         _check_not_blocked(reply, plan)
         messages = [*messages, reply]
@@ -187,12 +184,12 @@ async def _run_tools(model: Any, plan: NodePlan, messages: list[Any], usage: _Us
                     result = f"Error: {exc}"
             messages.append(ToolMessage(content=str(result), tool_call_id=call["id"], name=call["name"]))
     # Out of tool rounds: ask once more without tools, so the last message is the model's answer.
-    reply = await _call(model.ainvoke(messages), plan)
+    reply = await _call(model, messages, plan, usage)
     usage.add(reply)
     return [*messages, reply]
 
 
-async def _attempt(model: Any, plan: NodePlan, prompt: str, feedback: list[Any], usage: _Usage) -> tuple[Any, str]:
+async def _attempt(model: Any, plan: NodePlan, prompt: str, feedback: list[Any], usage: NodeMeter) -> tuple[Any, str]:
     """One try: returns (value, raw reply text)."""
     from langchain_core.messages import HumanMessage
 
@@ -205,14 +202,14 @@ async def _attempt(model: Any, plan: NodePlan, prompt: str, feedback: list[Any],
         if plan.tools:
             reply = messages[-1]
         else:
-            reply = await _call(model.ainvoke(messages), plan)
+            reply = await _call(model, messages, plan, usage)
             usage.add(reply)
         _check_not_blocked(reply, plan)
         return reply.text, reply.text
     method = structured_output_method(plan.llm)
     options = {"include_raw": True} | ({"method": method} if method else {})
     runnable = model.with_structured_output(plan.output_model, **options)
-    result = await _call(runnable.ainvoke(messages), plan)
+    result = await _call(runnable, messages, plan, usage)
     raw = result.get("raw")
     usage.add(raw)
     _check_not_blocked(raw, plan)
@@ -264,7 +261,7 @@ async def execute_node(
     from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
     record = NodeRecord(id=plan.id, provider=plan.llm.provider, model=plan.llm.model)
-    usage = _Usage()
+    usage = NodeMeter(plan.id, plan.llm, active_budget())
     started = time.perf_counter()
     feedback: list[Any] = []
     attempts = 0
@@ -306,6 +303,7 @@ async def execute_node(
     finally:
         record.duration_ms = (time.perf_counter() - started) * 1000
         record.input_tokens, record.output_tokens = usage.input_tokens, usage.output_tokens
+        record.cost_usd, record.price_source = usage.cost_usd, usage.price_source
         record.retries = max(attempts - 1, 0)
 
 
@@ -327,7 +325,7 @@ def _retry_reporter(on_retry: RetryCallback | None) -> Callable[[Any], None] | N
 
 def _node_error(plan: NodePlan, exc: BaseException, attempts: int) -> RunError:
     tries = f" after {attempts} attempts" if attempts > 1 else ""
-    if isinstance(exc, NodeTimeoutError | ProviderError | NodeError):
+    if isinstance(exc, NodeTimeoutError | ProviderError | NodeError | BudgetExceeded):
         if tries and not exc.message.endswith(tries):
             exc.message = exc.message.rstrip(".") + f"{tries}."
         return exc

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents_core.config.models import Workflow
+from agents_core.engine.budget import RunBudget, check_enforceable, unpriced_notices, using_budget
 from agents_core.engine.compiler import DURABILITY, RECORDS, VISITS, build_graph, recursion_limit
 from agents_core.engine.events import (
     NodeFailed,
@@ -31,11 +32,16 @@ from agents_core.engine.events import (
     RunEvent,
     RunFinished,
     RunResult,
+    total_cost,
 )
 from agents_core.engine.node import NodePlan, plan_node
 from agents_core.engine.state import check_inputs
 from agents_core.errors import AgentsError, RunCancelled, RunError, category_of, describe_exception
+from agents_core.llm.pricing import PriceBook, price_book
 from agents_core.llm.registry import DEFAULT_PROVIDER, get_provider
+
+#: The key of ``overrides`` (kept with the run) that holds a budget given for the run itself.
+BUDGET_OVERRIDE = "max_cost_usd"
 
 LOCAL_FALLBACK_NOTICE = (
     "No provider is named and GOOGLE_API_KEY is not set: running on the embedded local model "
@@ -123,6 +129,9 @@ class PreparedRun:
     plans: dict[str, NodePlan]
     models: _Models
     notices: list[str] = field(default_factory=list)
+    #: The run's prices (the workspace's pricing.yaml over the built-in sources) and its budget in USD.
+    prices: PriceBook | None = None
+    max_cost_usd: float | None = None
 
     @property
     def name(self) -> str:
@@ -138,6 +147,24 @@ def _prepare(workflow: Workflow, overrides: dict[str, Any]) -> tuple[dict[str, N
     return plans, _Models(plans)
 
 
+def run_budget(workflow: Workflow, overrides: Mapping[str, Any]) -> float | None:
+    """The run's budget: one given for the run (``run --max-cost-usd``) over ``config.execution.max_cost_usd``."""
+    if overrides.get(BUDGET_OVERRIDE) is not None:
+        return float(overrides[BUDGET_OVERRIDE])
+    execution = workflow.config.execution if workflow.config and workflow.config.execution else None
+    return execution.max_cost_usd if execution else None
+
+
+def _price(prepared: PreparedRun) -> PreparedRun:
+    """Prices and budget of a prepared run: a budget on an unpriced model refuses the run, else a notice per model."""
+    book = price_book()
+    prepared.prices = book
+    prepared.max_cost_usd = run_budget(prepared.workflow, prepared.overrides)
+    check_enforceable(prepared.max_cost_usd, prepared.plans.values(), book)
+    prepared.notices += unpriced_notices(prepared.plans.values(), book)
+    return prepared
+
+
 def prepare_run(
     source: Any,
     inputs: Mapping[str, Any] | None = None,
@@ -146,20 +173,44 @@ def prepare_run(
     model: str | None = None,
     inputs_as_text: bool = False,
     fallback_to_local: bool = True,
+    max_cost_usd: float | None = None,
 ) -> PreparedRun:
-    """Check a new run: raises ``ValidationFailed``, ``InputError`` or ``ProviderError`` before it exists."""
+    """Check a new run: raises ``ValidationFailed``, ``InputError``, ``ProviderError``, ``PricingFileError``
+    or ``BudgetUnenforceable`` before it exists. ``max_cost_usd`` overrides the workflow's budget (kept with the run).
+    """
     workflow, text, file = _load(source)
     initial = check_inputs(workflow, inputs or {}, from_text=inputs_as_text)
     overrides, notices = _overrides(workflow, provider, model, fallback_to_local)
+    if max_cost_usd is not None:
+        overrides[BUDGET_OVERRIDE] = _positive_budget(max_cost_usd)
     plans, models = _prepare(workflow, overrides)
     given = {name: initial[name] for name in (inputs or {})}  # as parsed: what a resume would start from
-    return PreparedRun(workflow, text, file, given, initial, overrides, plans, models, notices)
+    return _price(PreparedRun(workflow, text, file, given, initial, overrides, plans, models, notices))
+
+
+def _positive_budget(value: float) -> float:
+    import math
+
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        from agents_core.errors import InputError
+
+        raise InputError(f"--max-cost-usd must be a positive number of USD; {value!r} is not.", "Example: 0.50")
+    return float(value)
 
 
 def prepare_resume(
-    run_id: str, workflow_text: str, workflow_file: str | None, workflow_name: str, overrides: dict[str, Any]
+    run_id: str,
+    workflow_text: str,
+    workflow_file: str | None,
+    workflow_name: str,
+    overrides: dict[str, Any],
+    max_cost_usd: float | None = None,
 ) -> PreparedRun:
-    """Check a saved run's workflow again and rebuild its models (a key may have been fixed meanwhile)."""
+    """Check a saved run's workflow again and rebuild its models (a key may have been fixed meanwhile).
+
+    The budget is read again: ``max_cost_usd`` (a higher budget to continue a run the old one stopped)
+    over the budget the run was started with over the saved workflow's ``max_cost_usd``.
+    """
     from agents_core.config.validator import validate_text
     from agents_core.errors import ValidationFailed
 
@@ -170,8 +221,10 @@ def prepare_resume(
             "Start a new run from the fixed file instead.",
             report.errors,
         )
+    if max_cost_usd is not None:
+        overrides = {**overrides, BUDGET_OVERRIDE: _positive_budget(max_cost_usd)}
     plans, models = _prepare(report.workflow, overrides)
-    return PreparedRun(report.workflow, workflow_text, workflow_file, {}, None, overrides, plans, models)
+    return _price(PreparedRun(report.workflow, workflow_text, workflow_file, {}, None, overrides, plans, models))
 
 
 def error_info(exc: BaseException, node: str | None = None) -> RunErrorInfo:
@@ -202,15 +255,22 @@ async def execute(
     running: list[str] = []
     error: RunErrorInfo | None = None
     status = "success"
+    budget = RunBudget(prepared.prices or price_book(), prepared.max_cost_usd, run_id=run_id)
     try:
-        async for _mode, chunk in app.astream(prepared.initial, config, stream_mode=["custom"], durability=DURABILITY):
-            if isinstance(chunk, NodeStarted):
-                running.append(chunk.node)
-            elif hasattr(chunk, "record") and chunk.record.id in running:
-                running.remove(chunk.record.id)
-            if isinstance(chunk, NodeFailed):
-                failed_record = chunk.record
-            emit(chunk)
+        if prepared.initial is None:  # a resume: the nodes finished before count against the budget
+            before = await app.aget_state(config)
+            budget.spent_usd = total_cost((before.values or {}).get(RECORDS, [])) or 0.0
+        with using_budget(budget):
+            async for _mode, chunk in app.astream(
+                prepared.initial, config, stream_mode=["custom"], durability=DURABILITY
+            ):
+                if isinstance(chunk, NodeStarted):
+                    running.append(chunk.node)
+                elif hasattr(chunk, "record") and chunk.record.id in running:
+                    running.remove(chunk.record.id)
+                if isinstance(chunk, NodeFailed):
+                    failed_record = chunk.record
+                emit(chunk)
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None:

@@ -34,6 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agents_core.engine.events import RunEvent, RunFinished, RunResult, RunStarted, event_from_dict
 from agents_core.errors import RunConflict, RunError, category_of, describe_exception
+from agents_core.runs.budgets import check_monthly_budget
 from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask
 from agents_core.runs.lifecycle import (
     ACTIVE_STATUSES,
@@ -152,11 +153,14 @@ class RunService:
         run_id: str | None = None,
         inputs_as_text: bool = False,
         fallback_to_local: bool = True,
+        max_cost_usd: float | None = None,
     ) -> RunHandle:
         """Check and start a run; it goes on in the service's task whether or not anyone reads it.
 
         Raises before the run exists: ``ValidationFailed``, ``InputError``,
-        ``ProviderError``, and ``RunConflict`` for a ``run_id`` already used.
+        ``ProviderError``, ``BudgetUnenforceable`` (a budget on an unpriced model),
+        ``MonthlyBudgetReached``, and ``RunConflict`` for a ``run_id`` already used.
+        ``max_cost_usd`` is this run's budget (over ``config.execution.max_cost_usd``).
         """
         from agents_core.engine.runner import prepare_run
 
@@ -167,7 +171,9 @@ class RunService:
             model=model,
             inputs_as_text=inputs_as_text,
             fallback_to_local=fallback_to_local,
+            max_cost_usd=max_cost_usd,
         )
+        check_monthly_budget(self.store, prepared.workflow)
         run_id = run_id or uuid.uuid4().hex[:12]
         try:
             self.store.insert(
@@ -185,12 +191,14 @@ class RunService:
         """:meth:`start` for async code (the checks build models, so they run in a thread)."""
         return await asyncio.to_thread(self.start, workflow, inputs, **options)
 
-    def resume(self, run_id: str) -> RunHandle:
+    def resume(self, run_id: str, *, max_cost_usd: float | None = None) -> RunHandle:
         """Continue a failed, cancelled or interrupted run from its last checkpoint.
 
         Refused (``RunConflict``) when the run succeeded or a live owner runs it;
         of two resumes at once exactly one wins. A run with no checkpoint raises
         (``RunError``) before any event, and its row keeps its status.
+        ``max_cost_usd`` raises (or sets) the budget for this execution, e.g. after
+        ``BudgetExceeded``; the spend of the nodes finished before counts against it.
         """
         from agents_core.engine.runner import prepare_resume
 
@@ -208,7 +216,10 @@ class RunService:
                 f"run {run_id!r} has no checkpoint to resume from (it stopped before its first step).",
                 "Start a new run instead.",
             )
-        prepared = prepare_resume(run_id, info.workflow_text, info.workflow_file, info.workflow_name, info.overrides)
+        prepared = prepare_resume(
+            run_id, info.workflow_text, info.workflow_file, info.workflow_name, info.overrides, max_cost_usd
+        )
+        check_monthly_budget(self.store, prepared.workflow)
         if not self.store.claim(run_id, self.owner, RESUMABLE_STATUSES):
             now = self.store.get(run_id)
             owner = now.owner.describe() if now.owner else "another process"
@@ -218,8 +229,8 @@ class RunService:
             )
         return self._launch(run_id, prepared, resumed=True)
 
-    async def aresume(self, run_id: str) -> RunHandle:
-        return await asyncio.to_thread(self.resume, run_id)
+    async def aresume(self, run_id: str, **options: Any) -> RunHandle:
+        return await asyncio.to_thread(self.resume, run_id, **options)
 
     def _launch(self, run_id: str, prepared: Any, resumed: bool) -> RunHandle:
         live = _Live(run_id)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents_core.engine.events import NodeRecord, RunErrorInfo
+from agents_core.engine.events import NodeRecord, RunErrorInfo, total_cost
 from agents_core.errors import RunNotFound
 from agents_core.runs.lifecycle import ACTIVE_STATUSES, RUNNING, Owner
 
@@ -71,6 +71,10 @@ class RunInfo:
     outputs: dict[str, Any] = field(default_factory=dict)
     nodes: list[dict[str, Any]] = field(default_factory=list)
     last_seq: int = 0
+    #: USD of the run's node records, written at its finish (``None``: unpriced, or not finished).
+    cost_usd: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
     @property
     def node_records(self) -> list[NodeRecord]:
@@ -189,6 +193,15 @@ class RunStore(ABC):
     ) -> list[RunInfo]:
         """Runs, newest first."""
 
+    def spend(self, workflow: str | None = None, since: float | None = None, until: float | None = None) -> float:
+        """USD spent by runs created in ``[since, until)`` (UNIX seconds), of one workflow or all.
+
+        Every status counts (a failed run cost money too); unpriced runs add nothing.
+        This default reads :meth:`list`; a backend may answer it with one query.
+        """
+        runs = self.list(workflow=workflow, since=since, limit=None)
+        return sum(r.cost_usd or 0.0 for r in runs if until is None or r.created_at < until)
+
     @abstractmethod
     def has_checkpoint(self, run_id: str) -> bool: ...
 
@@ -249,13 +262,24 @@ _NEW_COLUMNS = {
     "error_info": "TEXT",
     "outputs": "TEXT",
     "nodes": "TEXT",
+    "cost_usd": "REAL",
+    "input_tokens": "INTEGER",
+    "output_tokens": "INTEGER",
 }
 
 _COLUMNS = (
     "run_id, workflow_name, workflow_file, workflow_text, inputs, overrides, status, error, created_at, "
     "updated_at, started_at, finished_at, owner_host, owner_pid, owner_token, heartbeat_at, cancel_requested, "
-    "reason, error_info, outputs, nodes"
+    "reason, error_info, outputs, nodes, cost_usd, input_tokens, output_tokens"
 )
+
+
+def run_totals(nodes: list[dict[str, Any]] | None) -> tuple[float | None, int, int]:
+    """(USD, input tokens, output tokens) of a run's node records, as the ``runs`` row keeps them."""
+    nodes = nodes or []
+    tokens_in = sum(int(n.get("input_tokens") or 0) for n in nodes)
+    tokens_out = sum(int(n.get("output_tokens") or 0) for n in nodes)
+    return total_cost(nodes), tokens_in, tokens_out
 
 
 def _dumps(value: Any) -> str:
@@ -340,10 +364,12 @@ class SqliteRunStore(RunStore):
         if isinstance(error, str):  # the seed's finish(run_id, status, message)
             error = {"node": None, "type": "RunError", "message": error, "hint": "", "category": "run_failed"}
         now = time.time()
+        cost, tokens_in, tokens_out = run_totals(nodes)
         with self._transaction() as db:
             db.execute(
                 "UPDATE runs SET status = ?, error = ?, error_info = ?, outputs = ?, nodes = ?, reason = ?, "
-                "finished_at = ?, updated_at = ?, cancel_requested = 0 WHERE run_id = ?",
+                "finished_at = ?, updated_at = ?, cancel_requested = 0, cost_usd = ?, input_tokens = ?, "
+                "output_tokens = ? WHERE run_id = ?",
                 (
                     status,
                     error["message"] if error else None,
@@ -353,6 +379,9 @@ class SqliteRunStore(RunStore):
                     reason,
                     now,
                     now,
+                    cost,
+                    tokens_in,
+                    tokens_out,
                     run_id,
                 ),
             )
@@ -441,7 +470,10 @@ class SqliteRunStore(RunStore):
             error_info=json.loads(row[18]) if row[18] else None,
             outputs=json.loads(row[19]) if row[19] else {},
             nodes=json.loads(row[20]) if row[20] else [],
-            last_seq=row[21] if len(row) > 21 else 0,
+            cost_usd=row[21],
+            input_tokens=row[22],
+            output_tokens=row[23],
+            last_seq=row[24] if len(row) > 24 else 0,
         )
 
     def get(self, run_id: str) -> RunInfo:
@@ -484,6 +516,16 @@ class SqliteRunStore(RunStore):
                 (*params, -1 if limit is None else limit),
             ).fetchall()
         return [self._info(row) for row in rows]
+
+    def spend(self, workflow: str | None = None, since: float | None = None, until: float | None = None) -> float:
+        where, params = ["cost_usd IS NOT NULL"], []
+        for clause, value in (("workflow_name = ?", workflow), ("created_at >= ?", since), ("created_at < ?", until)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        with self._lock:
+            row = self._db.execute(f"SELECT SUM(cost_usd) FROM runs WHERE {' AND '.join(where)}", params).fetchone()
+        return float(row[0] or 0.0)
 
     def has_checkpoint(self, run_id: str) -> bool:
         with self._lock:

@@ -52,6 +52,8 @@ def test_a_linear_run_yields_events_in_order_and_a_result():
         "retries",
         "provider",
         "model",
+        "cost_usd",
+        "price_source",
     }
 
 
