@@ -150,6 +150,7 @@ def read_pricing_file(path: str | os.PathLike[str]) -> PricingFile:
                 line, column = document.source.value_position(where)
                 message = f"{error['msg'][0].lower()}{error['msg'][1:]}."
                 if error["type"] == "extra_forbidden":
+                    line, column = document.source.key_position(where)
                     message = f"unknown key {str(where[-1])!r}; the keys here are {_known_keys(where)}."
                 problems.append(
                     Problem(
@@ -387,11 +388,14 @@ def calculate_cost(
 
 
 def format_usd(usd: float | None) -> str:
-    """``$0.0123`` (4 significant digits for small amounts), ``$0.00`` for zero, ``unpriced`` for ``None``."""
+    """``$0.01235`` (4 significant digits below $1), ``$12.50``, ``$0.00`` for zero, ``unpriced`` for ``None``."""
     if usd is None:
         return UNPRICED
     if usd == 0:
         return "$0.00"
-    if usd >= 1:
+    if abs(usd) >= 1:
         return f"${usd:,.2f}"
-    return f"${usd:.4g}" if usd >= 0.0001 else f"${usd:.2g}"
+    digits = min(max(3 - math.floor(math.log10(abs(usd))), 2), 12)  # four significant digits, never 1e-05
+    text = f"{usd:.{digits}f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
