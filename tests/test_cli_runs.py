@@ -86,13 +86,14 @@ def test_list_prints_a_plain_table_of_every_run(filled):
     result = cli("runs", "list")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["RUN", "ID", "STATUS", "WORKFLOW", "STARTED", "DURATION", "TOKENS"]
+    assert lines[0].split() == ["RUN", "ID", "STATUS", "WORKFLOW", "STARTED", "DURATION", "TOKENS", "COST"]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert set(rows) == set(filled.values())
     assert rows[filled["ok"]][1:3] == ["success", "three_steps"]
     assert rows[filled["failed"]][1] == "failed"
     assert rows[filled["other"]][2] == "other_flow"
     assert "30 in / 15 out" in lines[1 + list(rows).index(filled["ok"])]  # three nodes, 10 in / 5 out each
+    assert rows[filled["ok"]][-1] == "unpriced"  # the scripted model has no price: never $0
     assert "\x1b[" not in result.stdout  # plain text off a terminal
 
 

@@ -77,6 +77,13 @@ def _tokens(info: RunInfo) -> tuple[int, int]:
     return sum(r.input_tokens for r in records), sum(r.output_tokens for r in records)
 
 
+def _cost(info: RunInfo) -> float | None:
+    """The run's USD (the row's, once finished; else the node records' so far); ``None``: unpriced."""
+    from agents_core.engine.events import total_cost
+
+    return info.cost_usd if info.finished_at is not None and info.nodes else total_cost(info.nodes)
+
+
 def _summary(info: RunInfo) -> dict[str, Any]:
     tokens_in, tokens_out = _tokens(info)
     return {
@@ -89,6 +96,7 @@ def _summary(info: RunInfo) -> dict[str, Any]:
         "duration_s": info.duration_s,
         "input_tokens": tokens_in,
         "output_tokens": tokens_out,
+        "cost_usd": _cost(info),
     }
 
 
@@ -148,8 +156,9 @@ def list_runs(
 def _print_table(runs: list[RunInfo]) -> None:
     from agents_core.cli.output import wants_colour
     from agents_core.cli.terminal import neutralise
+    from agents_core.llm.pricing import format_usd
 
-    headers = ("RUN ID", "STATUS", "WORKFLOW", "STARTED", "DURATION", "TOKENS")
+    headers = ("RUN ID", "STATUS", "WORKFLOW", "STARTED", "DURATION", "TOKENS", "COST")
     rows = []
     for info in runs:
         tokens_in, tokens_out = _tokens(info)
@@ -161,6 +170,7 @@ def _print_table(runs: list[RunInfo]) -> None:
                 _when(info.started_at or info.created_at),
                 _duration(info),
                 f"{tokens_in} in / {tokens_out} out",
+                format_usd(_cost(info)),
             )
         )
     if not rows:
@@ -208,6 +218,7 @@ def show_run(
 
 def _print_details(info: RunInfo, log: list[dict[str, Any]] | None) -> None:
     from agents_core.cli.terminal import neutralise
+    from agents_core.llm.pricing import format_usd
 
     out = sys.stdout
     tokens_in, tokens_out = _tokens(info)
@@ -221,6 +232,7 @@ def _print_details(info: RunInfo, log: list[dict[str, Any]] | None) -> None:
         f"  finished: {_when(info.finished_at)}",
         f"  duration: {_duration(info)}",
         f"  tokens:   {tokens_in} in / {tokens_out} out",
+        f"  cost:     {format_usd(_cost(info))}",
     ]
     if info.nodes:
         lines.append("nodes:")
@@ -229,7 +241,8 @@ def _print_details(info: RunInfo, log: list[dict[str, Any]] | None) -> None:
             retries = f", {record.retries} retries" if record.retries else ""
             lines.append(
                 f"  {mark} {record.id:<20} {record.status:<8} {record.duration_ms / 1000:6.2f} s  "
-                f"{record.input_tokens} in / {record.output_tokens} out tokens{retries}"
+                f"{record.input_tokens} in / {record.output_tokens} out tokens  "
+                f"{format_usd(record.cost_usd)} ({record.price_source or 'not priced'}){retries}"
             )
     if info.outputs:
         lines.append("outputs:")

@@ -207,3 +207,41 @@ def test_a_seed_store_gains_the_new_columns(tmp_path):
     store = SqliteRunStore(path)
     info = store.get("old")
     assert info.status == "failed" and info.error == "boom" and info.owner is None and info.nodes == []
+
+
+def _finish_with_costs(store: RunStore, run_id: str, name: str, costs: list[float | None]) -> None:
+    _add(store, run_id, name)
+    store.claim(run_id, ME, ("queued",))
+    nodes = [
+        {"id": f"n{i}", "cost_usd": cost, "price_source": "test", "input_tokens": 10 * (i + 1), "output_tokens": 5}
+        for i, cost in enumerate(costs)
+    ]
+    store.finish(run_id, "success", None, {}, nodes)
+
+
+def test_finish_writes_the_runs_cost_and_tokens_from_its_node_records(store):
+    _finish_with_costs(store, "r1", "flow", [0.25, 0.5])
+    info = store.get("r1")
+    assert (info.cost_usd, info.input_tokens, info.output_tokens) == (0.75, 30, 10)
+    assert store.list()[0].cost_usd == 0.75
+    _finish_with_costs(store, "r2", "flow", [0.25, None])  # a node that used tokens is unpriced
+    assert store.get("r2").cost_usd is None and store.get("r2").input_tokens == 30
+    _add(store, "r3")
+    assert store.get("r3").cost_usd is None and store.get("r3").input_tokens is None  # not finished
+
+
+def test_spend_sums_priced_runs_by_workflow_and_creation_time(store):
+    _finish_with_costs(store, "r1", "a", [0.5])
+    _finish_with_costs(store, "r2", "b", [0.25])
+    _finish_with_costs(store, "r3", "a", [1.0, 0.125])
+    _finish_with_costs(store, "r4", "a", [None])  # unpriced: adds nothing
+    runs = {r.run_id: r for r in store.list(limit=None)}
+    assert store.spend() == pytest.approx(1.875)
+    assert store.spend(workflow="a") == pytest.approx(1.625) and store.spend(workflow="c") == 0.0
+    since = runs["r2"].created_at
+    expected = sum(r.cost_usd or 0 for r in runs.values() if r.created_at >= since and r.workflow_name == "a")
+    assert store.spend(workflow="a", since=since) == pytest.approx(expected)
+    assert store.spend(until=runs["r1"].created_at) == 0.0  # until is exclusive
+    assert store.spend(since=runs["r4"].created_at + 3600) == 0.0
+    for workflow, start, end in [(None, None, None), ("a", since, None), (None, None, runs["r3"].created_at)]:
+        assert store.spend(workflow, start, end) == pytest.approx(RunStore.spend(store, workflow, start, end))
