@@ -219,7 +219,7 @@ def test_run_shows_a_row_per_node_and_the_outputs(workspace: Path) -> None:
     assert len(rows) == 2, rows
     assert (
         rows[0].startswith("✅ **research** · ")
-        and "10 in / 5 out tokens · 0 retries · scripted / scripted-1" in rows[0]
+        and "10 in / 5 out tokens · 0 retries · scripted / scripted-1 · unpriced" in rows[0]
     )
     assert rows[1].startswith("✅ **write** · ")
     texts = _markdown(at)

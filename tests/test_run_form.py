@@ -263,9 +263,9 @@ def test_rows_follow_the_events_and_a_loop_gets_a_row_per_visit() -> None:
     assert view.run_id == "r1" and view.notices == ["local model"]
     assert view.apply(NodeStarted("r1", "write", "p", "m")) == 0
     assert row_text(view.rows[0]) == "⏳ **write** · running · p / m"
-    done = _record("write", "success", duration_ms=1234.0, input_tokens=7, output_tokens=3, retries=1)
+    done = _record("write", "success", duration_ms=1234.0, input_tokens=7, output_tokens=3, retries=1, cost_usd=0.0042)
     assert view.apply(NodeFinished("r1", done)) == 0
-    assert row_text(view.rows[0]) == "✅ **write** · 1.2 s · 7 in / 3 out tokens · 1 retry · p / m"
+    assert row_text(view.rows[0]) == "✅ **write** · 1.2 s · 7 in / 3 out tokens · 1 retry · p / m · $0.0042"
     assert view.apply(NodeStarted("r1", "write", "p", "m")) == 1  # the second visit: a new row
     failed = _record("write", "failed", duration_ms=5.0, error="boom")
     assert view.apply(NodeFailed("r1", failed, RunErrorInfo("write", "NodeError", "node 'write': boom"))) == 1

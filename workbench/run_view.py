@@ -27,6 +27,7 @@ from agents_core.engine.events import (
 )
 from agents_core.engine.store import RunInfo, RunStore
 from agents_core.errors import AgentsError
+from agents_core.llm.pricing import format_usd
 from workbench.text import markdown_escape
 
 ICONS = {"running": "⏳", "success": "✅", "failed": "❌"}
@@ -45,6 +46,9 @@ class NodeRow:
     output_tokens: int = 0
     retries: int = 0
     error: str | None = None
+    #: USD of the node's calls (``None``: unpriced) and who priced them.
+    cost_usd: float | None = None
+    price_source: str | None = None
     #: Finished before the run was resumed (known from the result, not from live events).
     earlier: bool = False
 
@@ -57,6 +61,7 @@ class NodeRow:
         self.output_tokens = record.output_tokens
         self.retries = record.retries
         self.error = record.error
+        self.cost_usd, self.price_source = record.cost_usd, record.price_source
 
     @classmethod
     def from_record(cls, record: NodeRecord, *, earlier: bool = False) -> NodeRow:
@@ -141,18 +146,26 @@ def row_text(row: NodeRow) -> str:
         return f"{head} · running · {markdown_escape(model)}"
     numbers = (
         f"{duration_text(row.duration_ms)} · {row.input_tokens} in / {row.output_tokens} out tokens · "
-        f"{row.retries} {'retry' if row.retries == 1 else 'retries'} · {markdown_escape(model)}"
+        f"{row.retries} {'retry' if row.retries == 1 else 'retries'} · {markdown_escape(model)} · "
+        f"{_row_cost(row)}"
     )
     if row.status == "failed":
         return f"{head} · failed after {numbers}"
     return f"{head} · {numbers}{' · before the resume' if row.earlier else ''}"
 
 
+def _row_cost(row: NodeRow) -> str:
+    """``$0.0012`` or ``unpriced``; a node that used no tokens cost nothing."""
+    if row.cost_usd is None and not (row.input_tokens or row.output_tokens):
+        return format_usd(0.0)
+    return format_usd(row.cost_usd)
+
+
 def summary_text(result: RunResult) -> str:
     ran = len(result.nodes)
     return (
         f"{ran} node run{'s' * (ran != 1)} · {result.total_input_tokens} in / {result.total_output_tokens} out "
-        f"tokens · {duration_text(result.duration_ms)} in nodes"
+        f"tokens · {format_usd(result.cost_usd)} · {duration_text(result.duration_ms)} in nodes"
     )
 
 
