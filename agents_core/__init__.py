@@ -42,15 +42,19 @@ if TYPE_CHECKING:
     )
     from agents_core.errors import (
         AgentsError,
+        BudgetExceeded,
+        BudgetUnenforceable,
         DeployError,
         DockerUnavailable,
         FileExists,
         InputError,
         InvalidStructuredOutput,
         LoopLimitExceeded,
+        MonthlyBudgetReached,
         NodeError,
         NodeTimeoutError,
         ParseError,
+        PricingFileError,
         Problem,
         ProviderError,
         ProviderUnavailable,
@@ -63,6 +67,7 @@ if TYPE_CHECKING:
         WorkflowFileError,
         WorkspaceError,
     )
+    from agents_core.llm.pricing import Cost, calculate_cost
     from agents_core.llm.registry import ProviderInfo, register_provider
     from agents_core.tools.registry import ToolInfo, register_tool
     from agents_core.workflow import load_workflow
@@ -82,6 +87,10 @@ _ERRORS = (
     "InputError",
     "InvalidStructuredOutput",
     "LoopLimitExceeded",
+    "BudgetExceeded",
+    "MonthlyBudgetReached",
+    "BudgetUnenforceable",
+    "PricingFileError",
     "RunNotFound",
     "RunConflict",
     "RunCancelled",
@@ -113,6 +122,8 @@ _LOCATIONS = {
     "RunEvent": "agents_core.engine.events",
     "RunResult": "agents_core.engine.events",
     **dict.fromkeys(_RUNNER, "agents_core.engine.runner"),
+    "Cost": "agents_core.llm.pricing",
+    "calculate_cost": "agents_core.llm.pricing",
     "ProviderInfo": "agents_core.llm.registry",
     "register_provider": "agents_core.llm.registry",
     "ToolInfo": "agents_core.tools.registry",
@@ -121,15 +132,20 @@ _LOCATIONS = {
 
 __all__ = [
     "AgentsError",
+    "BudgetExceeded",
+    "BudgetUnenforceable",
+    "Cost",
     "DeployError",
     "DockerUnavailable",
     "FileExists",
     "InputError",
     "InvalidStructuredOutput",
     "LoopLimitExceeded",
+    "MonthlyBudgetReached",
     "NodeError",
     "NodeTimeoutError",
     "ParseError",
+    "PricingFileError",
     "Problem",
     "ProviderError",
     "ProviderInfo",
@@ -151,6 +167,7 @@ __all__ = [
     "arun_workflow",
     "astream_resume",
     "astream_run",
+    "calculate_cost",
     "load_workflow",
     "register_provider",
     "register_tool",

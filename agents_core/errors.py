@@ -23,6 +23,7 @@ maps errors to exit codes, messages and HTTP statuses in one place::
     │   ├── RunNotFound                not_found (2, 404): no run with that id in the store
     │   ├── RunConflict                conflict (2, 409): finished already, or owned by a live process
     │   └── RunCancelled               cancelled (130, 409): cancelled on request
+    ├── PricingFileError               configuration (2, 500): pricing.yaml unreadable or of the wrong shape
     └── WorkspaceError                 workspace (2, 403): a path outside the workspace, a name refused
         └── FileExists                 conflict (2, 409): saving would overwrite a file (ask first)
 
@@ -251,6 +252,12 @@ class RunCancelled(RunError):
     """The run was cancelled on request (it can be resumed)."""
 
     category: ClassVar[str] = "cancelled"
+
+
+class PricingFileError(AgentsError):
+    """``pricing.yaml`` cannot be used: unreadable, bad YAML, or a value of the wrong shape (``problems`` say where)."""
+
+    category: ClassVar[str] = "configuration"
 
 
 class WorkspaceError(AgentsError):

@@ -41,7 +41,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agents_core.errors import AgentsError, Problem
+from agents_core.errors import PricingFileError, Problem
+
+__all__ = [
+    "Cost",
+    "PriceBook",
+    "PricingFile",
+    "PricingFileError",
+    "UnpricedModelWarning",
+    "calculate_cost",
+    "format_usd",
+    "price_book",
+    "read_pricing_file",
+]
 
 PRICING_FILE = "pricing.yaml"
 LOCAL_PROVIDER = "local"
@@ -56,12 +68,6 @@ MAX_PRICING_BYTES = 1024 * 1024
 
 class UnpricedModelWarning(UserWarning):
     """A model no price source knows: its cost is reported as unknown ("unpriced"), never as 0."""
-
-
-class PricingFileError(AgentsError):
-    """``pricing.yaml`` cannot be used: unreadable, bad YAML, or a value of the wrong shape (``problems`` say where)."""
-
-    category = "configuration"
 
 
 @dataclass(frozen=True)
