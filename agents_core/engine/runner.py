@@ -333,9 +333,9 @@ def stream_run(source: Any, inputs: Mapping[str, Any] | None = None, **options: 
 
 def stream_resume(run_id: str, **options: Any) -> Iterator[RunEvent]:
     """The events of a resumed run (only this execution's), for synchronous code."""
-    service, _ = _start_options(options)
+    service, options = _start_options(options)
     after = service.store.last_seq(run_id)
-    handle = service.resume(run_id)
+    handle = service.resume(run_id, **options)  # max_cost_usd: a higher budget to continue with
     yield from handle.follow(after_seq=after, cancel_on_interrupt=True)
 
 
@@ -354,9 +354,9 @@ async def astream_run(source: Any, inputs: Mapping[str, Any] | None = None, **op
 
 async def astream_resume(run_id: str, **options: Any) -> AsyncIterator[RunEvent]:
     """Continue a failed, cancelled or interrupted run from its last checkpoint; finished nodes are not called again."""
-    service, _ = _start_options(options)
+    service, options = _start_options(options)
     after = service.store.last_seq(run_id)
-    handle = await service.aresume(run_id)
+    handle = await service.aresume(run_id, **options)
     async for event in service.aevents(handle.run_id, after_seq=after):
         yield event
 
