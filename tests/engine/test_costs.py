@@ -24,7 +24,7 @@ from agents_core.runs.service import RunService
 from agents_core.runs.store import SqliteRunStore
 from tests.fakes import Script, scripted_provider
 from tests.samples import THREE_STEPS
-from tests.stubs.gemini import GeminiStub, json_reply, malformed_reply, text_reply
+from tests.stubs.gemini import GeminiStub, function_call_reply, json_reply, malformed_reply, text_reply
 
 MODEL = "gemini-2.5-flash"
 
@@ -246,3 +246,40 @@ def test_bad_max_cost_usd_and_bad_pricing_yaml_are_clear_errors(tmp_path, isolat
         bad = cli("run", str(path), "--input", "topic=cats")
     assert bad.exit_code == 2 and "pricing.yaml" in bad.stderr and "line 2" in bad.stderr
     assert "Traceback" not in bad.output
+
+
+def test_a_tool_round_is_checked_against_the_budget_too(service, gemini_stub):
+    flow = _flow(gemini_stub)
+    flow["nodes"][0]["tools"] = ["calculator"]
+    first = _cost(1000, 1000)
+    flow["config"]["execution"]["max_cost_usd"] = round(first + 0.4 * _cost(0, 1000), 6)
+    gemini_stub.push(function_call_reply("calculator", {"expression": "6*7"}, usage=(1000, 1000)), text_reply("42"))
+    result = service.start(flow, {"topic": "owls"}).wait(timeout=60)
+    assert result.error.type == "BudgetExceeded" and result.error.node == "research"
+    assert len(gemini_stub.requests) == 1  # the tool ran; the round that would send its result was not made
+    assert result.nodes[0].cost_usd == pytest.approx(first)
+
+
+def test_the_local_models_own_tokenizer_counts_the_prompt_of_the_worst_case(service, isolated_workspace):
+    """A priced local model: the worst case is exact (no 'approximated'), and the run stops before any call."""
+    from agents_core.engine.budget import count_prompt_tokens
+    from agents_core.llm.settings import ResolvedLLM
+    from agents_core.llm.tokens import approximate_tokens, count_tokens
+
+    local = ResolvedLLM("local", "smollm2-135m-instruct")
+    tokens, exact = count_tokens(local, "Write a short article about tide pools.")
+    assert exact and 0 < tokens < len("Write a short article about tide pools.")
+    assert count_tokens(ResolvedLLM("google", MODEL), "x" * 30) == (approximate_tokens("x" * 30), False)
+    assert count_prompt_tokens(local, [])[0] == 0
+
+    (isolated_workspace / "pricing.yaml").write_text(
+        "date: 2026-11-01\nprices: {local: {'*': {input_per_mtok: 1000, output_per_mtok: 1000}}}\n"
+    )
+    flow = {
+        **THREE_STEPS,
+        "config": {"llm": {"provider": "local", "max_tokens": 8}, "execution": {"max_cost_usd": 0.001}},
+    }
+    result = service.start(flow, {"topic": "cats"}).wait(timeout=120)
+    assert result.error.type == "BudgetExceeded" and result.error.node == "first"
+    assert "8 output tokens (max_tokens)" in result.error.message and "approximated" not in result.error.message
+    assert result.nodes[0].input_tokens == 0 and result.nodes[0].price_source == "pricing.yaml 2026-11-01"
