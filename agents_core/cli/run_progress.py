@@ -154,7 +154,7 @@ def _print_outcome(result: RunResult) -> None:
     out = Console(highlight=False, soft_wrap=True)
     if result.ok:
         tokens = f"{result.total_input_tokens} in / {result.total_output_tokens} out tokens, {_run_cost(result)}"
-        Console(stderr=True, highlight=False).print(
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"[green]✓ {neutralise(result.workflow_name)} finished[/] ({count(len(result.nodes), 'node')}, {tokens})"
         )
         for name, value in result.outputs.items():

@@ -216,7 +216,8 @@ def test_run_json_and_resume_with_max_cost_usd_from_the_cli(gemini_stub, tmp_pat
     resumed = cli("run", "--resume", body["run_id"], "--max-cost-usd", "0.5")
     assert resumed.exit_code == 0, resumed.output
     total = first + _cost(2000, 300)
-    assert f"{format_usd(total)} (genai-prices " in resumed.stderr  # the run total in the summary
+    [summary] = [line for line in resumed.stderr.splitlines() if line.startswith("✓ costed finished")]
+    assert f"{format_usd(total)} (genai-prices " in summary and summary.endswith("))")  # the total, on one line
     node_line = next(line for line in resumed.stderr.splitlines() if line.startswith("✓ write"))
     assert format_usd(_cost(2000, 300)) in node_line
     assert len(gemini_stub.requests) == 2
