@@ -16,6 +16,7 @@ forms) are the seed's API, now thin layers over the run service.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from agents_core.engine.events import (
 )
 from agents_core.engine.node import NodePlan, plan_node
 from agents_core.engine.state import check_inputs
-from agents_core.errors import AgentsError, RunCancelled, RunError, category_of, describe_exception
+from agents_core.errors import AgentsError, InputError, RunCancelled, RunError, category_of, describe_exception
 from agents_core.llm.pricing import PriceBook, price_book
 from agents_core.llm.registry import DEFAULT_PROVIDER, get_provider
 
@@ -189,11 +190,8 @@ def prepare_run(
 
 
 def _positive_budget(value: float) -> float:
-    import math
-
+    """A budget given for one run: a positive, finite number of USD."""
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
-        from agents_core.errors import InputError
-
         raise InputError(f"--max-cost-usd must be a positive number of USD; {value!r} is not.", "Example: 0.50")
     return float(value)
 
