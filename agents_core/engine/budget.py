@@ -112,7 +112,8 @@ def _round_up(value: float) -> str:
         return "0.01"
     digits = 1 - math.floor(math.log10(value))
     scale = 10**digits
-    return f"{math.ceil(value * scale) / scale:.{max(digits, 0)}f}"
+    text = f"{math.ceil(value * scale) / scale:.{max(digits, 0)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 _UNENFORCEABLE_HINT = (

@@ -284,3 +284,10 @@ def test_the_local_models_own_tokenizer_counts_the_prompt_of_the_worst_case(serv
     assert result.error.type == "BudgetExceeded" and result.error.node == "first"
     assert "8 output tokens (max_tokens)" in result.error.message and "approximated" not in result.error.message
     assert result.nodes[0].input_tokens == 0 and result.nodes[0].price_source == "pricing.yaml 2026-11-01"
+
+
+@pytest.mark.parametrize(("needed", "typed"), [(0.00795, "0.008"), (0.0123, "0.013"), (1.5, "1.5"), (12.3, "13")])
+def test_the_suggested_budget_is_one_a_person_would_type_and_covers_the_need(needed, typed):
+    from agents_core.engine.budget import _round_up
+
+    assert _round_up(needed) == typed and float(typed) >= needed
