@@ -40,6 +40,8 @@ class NodeRecord:
     response: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    #: Time spent waiting for a shared model (the one local model) before calls could start; part of duration_ms.
+    queue_ms: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         """The public fields (``--json`` output, server responses)."""
