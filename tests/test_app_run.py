@@ -17,7 +17,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from agents_core.engine.runner import LOCAL_FALLBACK_NOTICE
-from agents_core.engine.store import STORE_DIR, STORE_ENV, STORE_FILE, RunStore
+from agents_core.runs import default_service
+from agents_core.runs.store import STORE_DIR, STORE_ENV, STORE_FILE
 from agents_core.llm.registry import get_provider, register_provider
 from agents_core.workspace import WORKSPACE_ENV, list_workflows
 from tests.fakes import Script, scripted_provider
@@ -122,6 +123,21 @@ def _article_run(at: AppTest, topic: str = "tide pools") -> AppTest:
     return _start(at)
 
 
+def _active(at: AppTest) -> str:
+    """The id of the run this session started (all the page keeps of it)."""
+    return at.session_state["run_active_id"]
+
+
+def _finished(at: AppTest, workspace: Path) -> AppTest:
+    """Wait until the session's run ends in the run service, then redraw the page."""
+    default_service(workspace).wait(_active(at), timeout=RUN_TIMEOUT)
+    return _ok(at.run())
+
+
+def _run_button(at: AppTest):
+    return at.button(key=RUN_BUTTON)
+
+
 # --------------------------------------------------------------------------- choosing and the form
 
 
@@ -207,103 +223,3 @@ def test_missing_required_field_and_missing_key_are_errors_not_tracebacks(
     assert not _rows(at)
 
 
-# --------------------------------------------------------------------------- running
-
-
-def test_run_shows_a_row_per_node_and_the_outputs(workspace: Path) -> None:
-    script = Script({"List": ["- tides come and go"], "Write": [json.dumps(ARTICLE)]})
-    with scripted_provider(script):
-        at = _article_run(_run_page())
-    assert script.calls == ["List", "Write"]
-    rows = _rows(at)
-    assert len(rows) == 2, rows
-    assert (
-        rows[0].startswith("✅ **research** · ")
-        and "10 in / 5 out tokens · 0 retries · scripted / scripted-1" in rows[0]
-    )
-    assert rows[1].startswith("✅ **write** · ")
-    texts = _markdown(at)
-    assert any(t.startswith("**Run `") for t in texts)
-    assert next(s.value for s in at.success).startswith("Finished · 2 node runs · 20 in / 10 out tokens")
-    assert "**title**" in texts and "Tide pools" in texts
-    assert "Small *worlds* between the tides." in texts  # str outputs are Markdown
-    assert (workspace / STORE_DIR / STORE_FILE).exists()
-    [info] = RunStore(workspace / STORE_DIR / STORE_FILE).recent()
-    assert info.status == "success" and info.inputs == {"topic": "tide pools"}
-
-    # the result survives reruns caused by other widgets
-    at.selectbox(key="run_provider").select(AS_CONFIGURED)
-    _ok(at.run())
-    assert len(_rows(at)) == 2 and "Tide pools" in _markdown(at)
-
-
-def test_structured_outputs_are_shown_as_json(workspace: Path) -> None:
-    reply = json.dumps({"suggestions": ["chess", "rowing"], "scores": {"chess": 9, "rowing": 6}})
-    script = Script({"Suggest": [reply]})
-    with scripted_provider(script):
-        at = _choose(_run_page(), "user_profile.yaml")
-        profile = {"name": "Ada", "age": 36, "address": {"city": "London", "country": "UK"}, "interests": ["maths"]}
-        _input(at, "user_profile.yaml", "profile * (JSON)").input(json.dumps(profile))
-        _start(at)
-    assert [r.split(" · ")[0] for r in _rows(at)] == ["✅ **suggest**"]
-    assert [j.value for j in at.json] == [json.dumps(["chess", "rowing"]), json.dumps({"chess": 9, "rowing": 6})]
-
-
-def test_failed_run_shows_the_node_and_resume_finishes_without_calling_it_again(workspace: Path) -> None:
-    script = Script({"List": ["- facts"], "Write": [ValueError("boom")]})
-    with scripted_provider(script):
-        at = _article_run(_run_page())
-        rows = _rows(at)
-        assert rows[0].startswith("✅ **research**") and rows[1].startswith("❌ **write** · failed after")
-        [error] = _errors(at)
-        assert error.startswith("Node **write** failed (ProviderError):") and "boom" in error
-        assert script.calls == ["List", "Write"]
-
-        script.replies["Write"] = [json.dumps(ARTICLE)]  # the cause is fixed
-        _ok(at.button(key="run_resume_last").click().run())
-    assert script.calls == ["List", "Write", "Write"]  # research was not called again
-    assert not _errors(at)
-    rows = _rows(at)
-    assert rows[0].startswith("✅ **research**") and rows[0].endswith("before the resume")
-    assert rows[1].startswith("✅ **write**") and not rows[1].endswith("before the resume")
-    assert any(t.startswith("**Resumed run `") for t in _markdown(at))
-    assert "Tide pools" in _markdown(at)
-
-
-def test_a_failed_run_can_be_resumed_from_the_list_in_a_new_session(workspace: Path) -> None:
-    script = Script({"List": ["- facts"], "Write": [ValueError("boom")]})
-    with scripted_provider(script):
-        first = _article_run(_run_page())
-        run_id = next(t for t in _markdown(first) if t.startswith("**Run `")).split("`")[1]
-
-        script.replies["Write"] = [json.dumps(ARTICLE)]
-        at = _run_page()  # a new session: no last run in it
-        assert not _rows(at)
-        [expander] = [e for e in at.expander if e.label.startswith("Failed runs")]
-        assert expander.label == "Failed runs in this workspace (1)"
-        assert at.selectbox(key="run_failed_choice").value.startswith(f"{run_id} · article_writer · ")
-        _ok(at.button(key="run_resume_selected").click().run())
-    assert script.calls == ["List", "Write", "Write"]
-    assert "Tide pools" in _markdown(at)
-    assert not [e for e in at.expander if e.label.startswith("Failed runs")]
-
-
-def test_local_fallback_notice_and_run_id_are_shown(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No provider named and no GOOGLE_API_KEY: the engine runs on "local" and says so in RunStarted."""
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    text = (workspace / "article_writer.yaml").read_text(encoding="utf-8")
-    (workspace / "unnamed_provider.yaml").write_text(text.split("\nconfig:")[0] + "\n", encoding="utf-8")
-    local = get_provider("local")
-    script = Script({"List": ["- facts"], "Write": [json.dumps(ARTICLE)]})
-    try:
-        with scripted_provider(script, name="local"):  # "local" answers from the script for this test
-            at = _choose(_run_page(), "unnamed_provider.yaml")
-            _input(at, "unnamed_provider.yaml", "topic *").input("tides")
-            _ok(at.button(key=RUN_BUTTON).click().run())
-    finally:
-        register_provider(local)
-    assert [i.value for i in at.info] == [LOCAL_FALLBACK_NOTICE]
-    assert script.calls == ["List", "Write"]
-    assert all(" · local / " in row for row in _rows(at))
-    [info] = RunStore(workspace / STORE_DIR / STORE_FILE).recent()
-    assert any(t == f"**Run `{info.run_id}`** of unnamed_provider.yaml" for t in _markdown(at)), _markdown(at)
