@@ -70,12 +70,13 @@ def field_widget(field: FormField, key: str) -> Any:
     )
 
 
-def show(run_id: str, *, active: bool = False) -> None:
-    """Show ``run_id`` in the panel (a new run also clears the list's choice, so no stale Resume stays)."""
+def show(run_id: str, *, active: bool = False, new: bool = False) -> None:
+    """Show ``run_id`` in the panel; a ``new`` run also clears the list's choice (only from a callback)."""
     st.session_state[SHOWN] = run_id
     st.session_state.pop(REFUSAL, None)
     if active:
         st.session_state[ACTIVE] = run_id
+    if new:
         st.session_state[OPEN_CHOICE] = None
 
 
@@ -92,7 +93,7 @@ def start_run(name: str, fields: list[FormField]) -> None:
     except AgentsError as exc:  # found before the first node: shown, never a traceback
         st.session_state[REFUSAL] = Refusal.from_error(exc)
         return
-    show(handle.run_id, active=True)
+    show(handle.run_id, active=True, new=True)
 
 
 def resume_run(run_id: str) -> None:
@@ -123,7 +124,7 @@ def show_outcome(view: RunView) -> None:
     if result.status == "success":
         st.success(f"Finished · {summary_text(result)}")
         st.subheader("Outputs")
-        raw = st.toggle("Raw JSON", key=f"run_raw:{view.run_id}", help="The outputs as the run returned them.")
+        raw = st.toggle("Raw JSON", key=f"run_raw:{view.key}", help="The outputs as the run returned them.")
         with st.container(key="run_outputs"):
             if raw:
                 st.json(result.outputs)
@@ -138,7 +139,9 @@ def show_outcome(view: RunView) -> None:
         st.error(failure_text(result))
     else:
         st.warning(stopped_text(result))
-    st.button("Resume", type="primary", key=f"run_resume:{view.run_id}", on_click=resume_run, args=(view.run_id,))
+    if st.button("Resume", type="primary", key=f"run_resume:{view.key}"):
+        resume_run(view.run_id)
+        st.rerun()  # the whole page: the Run button, the list and the panel's refresh follow the resumed run
     st.caption("Fix the cause (a key, a quota, a provider), then resume: finished nodes are not run again.")
 
 
@@ -162,7 +165,7 @@ def run_panel(run_id: str, live: bool) -> None:
                 st.code(row.prompt or "", language=None, wrap_lines=True)
                 st.code(row.response or "(no reply)", language=None, wrap_lines=True)
     if view.active:
-        st.button("Cancel", key=f"run_cancel:{run_id}", on_click=lambda: service().cancel(run_id))
+        st.button("Cancel", key=f"run_cancel:{view.key}", on_click=lambda: service().cancel(run_id))
         return
     if live:  # it just ended: redraw the whole page, so the Run button comes back
         st.rerun()

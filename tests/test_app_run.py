@@ -297,7 +297,14 @@ def _writing(at: AppTest) -> bool:
 
 
 def _resume_buttons(at: AppTest) -> list[str]:
-    return [b.key for b in at.button if (b.key or "").startswith("run_resume")]
+    """The runs the Resume buttons on the page act on (keys are ``run_resume:<run id>:<seq of its start>``)."""
+    return [b.key.split(":")[1] for b in at.button if (b.key or "").startswith("run_resume:")]
+
+
+def _click(at: AppTest, prefix: str) -> AppTest:
+    """Click the one button whose key starts with ``prefix`` (e.g. ``run_resume:<run id>``)."""
+    [button] = [b for b in at.button if (b.key or "").startswith(prefix + ":")]
+    return _ok(button.click().run())
 
 
 def test_run_shows_a_row_per_node_and_the_outputs(workspace: Path) -> None:
@@ -336,7 +343,8 @@ def test_run_shows_a_row_per_node_and_the_outputs(workspace: Path) -> None:
     assert "- tides come and go" in codes and json.dumps(ARTICLE) in codes
 
     # outputs as Markdown, or all of them as raw JSON
-    at.toggle(key=f"run_raw:{_active(at)}").set_value(True)
+    [raw] = [t for t in at.toggle if t.key.startswith(f"run_raw:{_active(at)}:")]
+    raw.set_value(True)
     _ok(at.run())
     assert [json.loads(j.value) for j in at.json] == [{"research": "- tides come and go", **ARTICLE}]
     assert "Small *worlds* between the tides." not in _markdown(at)
@@ -363,7 +371,7 @@ def test_run_is_disabled_while_running_and_cancel_leaves_a_resumable_run(workspa
         assert _run_button(at).disabled  # no second (paid) run while this one goes on
         assert not _resume_buttons(at) and not at.success
 
-        _ok(at.button(key=f"run_cancel:{run_id}").click().run())
+        _click(at, f"run_cancel:{run_id}")
         default_service(workspace).wait(run_id, timeout=RUN_TIMEOUT)
         _ok(at.run())
         assert default_service(workspace).get(run_id).status == "cancelled"
@@ -371,11 +379,11 @@ def test_run_is_disabled_while_running_and_cancel_leaves_a_resumable_run(workspa
         assert warning.startswith("Run cancelled at node **write**.")
         assert _rows(at)[1] == "⏹️ **write** · cancelled while running · scripted / scripted-1"
         assert not _run_button(at).disabled
-        assert _resume_buttons(at) == [f"run_resume:{run_id}"]
+        assert _resume_buttons(at) == [run_id]
         assert "cancelled" in next(t for t in _markdown(at) if t.startswith("| Run |"))
 
         script.replies["Write"] = [json.dumps(ARTICLE)]
-        _ok(at.button(key=f"run_resume:{run_id}").click().run())
+        _click(at, f"run_resume:{run_id}")
         _finished(at, workspace)
     assert script.calls == ["List", "Write", "Write"]  # research was not called again
     assert any(t.startswith(f"**Resumed run `{run_id}`**") for t in _markdown(at))
@@ -415,7 +423,7 @@ def test_failed_run_shows_the_node_and_resume_finishes_without_calling_it_again(
         assert script.calls == ["List", "Write"]
 
         script.replies["Write"] = [json.dumps(ARTICLE)]  # the cause is fixed
-        _ok(at.button(key=f"run_resume:{run_id}").click().run())
+        _click(at, f"run_resume:{run_id}")
         _finished(at, workspace)
     assert script.calls == ["List", "Write", "Write"]  # research was not called again
     assert not _errors(at)
@@ -447,8 +455,8 @@ def test_any_run_can_be_opened_from_the_list_in_a_new_session_and_resumed(worksp
         assert not _resume_buttons(at)
 
         _ok(at.selectbox(key="run_open_choice").select(failed).run())  # a failed one: its error, and Resume
-        assert "boom" in _errors(at)[0] and _resume_buttons(at) == [f"run_resume:{failed}"]
-        _ok(at.button(key=f"run_resume:{failed}").click().run())
+        assert "boom" in _errors(at)[0] and _resume_buttons(at) == [failed]
+        _click(at, f"run_resume:{failed}")
         _finished(at, workspace)
     assert _active(at) == failed
     assert script.calls == ["List", "Write", "List", "Write", "Write"]
@@ -460,7 +468,7 @@ def test_a_new_run_clears_the_resume_button_of_the_run_shown_before(workspace: P
     with scripted_provider(script):
         at = _finished(_article_run(_run_page()), workspace)
         failed = _active(at)
-        assert _resume_buttons(at) == [f"run_resume:{failed}"]
+        assert _resume_buttons(at) == [failed]
         script.replies["Write"] = [json.dumps(ARTICLE)]
         _choose(at, "user_profile.yaml")  # another workflow: its run must not offer the old Resume
         _ok(at.selectbox(key="run_workflow").select("article_writer.yaml").run())

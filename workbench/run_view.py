@@ -132,11 +132,14 @@ class RunView:
     result: RunResult | None = None
     #: The ``seq`` of the last event applied (the next read starts after it).
     seq: int = 0
+    #: The ``seq`` of the last ``run_started``: which execution (first run or a resume) the rows are of.
+    started_seq: int = 0
 
     def apply(self, event: RunEvent) -> int | None:
         """Take one event; the index of the row it added or changed, if any."""
         self.seq = max(self.seq, event.seq)
         if isinstance(event, RunStarted):
+            self.started_seq = event.seq
             self.resumed = event.resumed
             self.notices = list(event.notices)
             self.result = None
@@ -194,6 +197,11 @@ class RunView:
     def active(self) -> bool:
         """Still going: no ``run_finished`` seen yet."""
         return self.result is None
+
+    @property
+    def key(self) -> str:
+        """Names this execution of the run in widget keys: a button drawn for one execution never acts for the next."""
+        return f"{self.run_id}:{self.started_seq}"
 
     @property
     def failed(self) -> bool:
