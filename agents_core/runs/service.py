@@ -385,9 +385,7 @@ class RunService:
         active = self.get(run_id).status in ACTIVE_STATUSES
         return self.store.events(run_id, after_seq), active
 
-    def events(
-        self, run_id: str, after_seq: int = 0, *, poll: float = 0.25, follow: bool = True
-    ) -> Iterator[RunEvent]:
+    def events(self, run_id: str, after_seq: int = 0, *, poll: float = 0.25, follow: bool = True) -> Iterator[RunEvent]:
         """The run's events after ``after_seq``: the log first, then live ones until the run ends.
 
         Stops after the event that ends the run (the row's status and ``run_finished``
