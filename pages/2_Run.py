@@ -23,6 +23,7 @@ from workbench.run_view import (
     existing_service,
     failure_text,
     is_going,
+    is_known,
     output_items,
     refusal_text,
     row_text,
@@ -228,7 +229,7 @@ shown = st.session_state.get(SHOWN)
 if busy and shown != active_id:
     st.info(f"Your run `{active_id}` is still going.")
     st.button("Show it", key="run_show_active", on_click=show, args=(active_id,))
-if shown and runs is not None:
+if shown and runs is not None and is_known(runs, shown):
     live = is_going(runs, shown)
     st.fragment(run_every=REFRESH_SECONDS if live else None)(run_panel)(shown, live)
 

@@ -498,3 +498,13 @@ def test_local_fallback_notice_and_run_id_are_shown(workspace: Path, monkeypatch
     assert all(" · local / " in row for row in _rows(at))
     [info] = default_service(workspace).list()
     assert any(t == f"**Run `{info.run_id}`** of unnamed_provider.yaml" for t in _markdown(at)), _markdown(at)
+
+
+def test_a_remembered_run_missing_from_the_store_is_not_a_traceback(workspace: Path) -> None:
+    with scripted_provider(Script({"Write": [json.dumps(ARTICLE)]})):
+        at = _finished(_article_run(_run_page()), workspace)
+    at.session_state["run_shown_id"] = "not-in-this-store"
+    at.session_state["run_active_id"] = "not-in-this-store"
+    _ok(at.run())
+    assert not _rows(at) and not _run_button(at).disabled
+    assert next(t for t in _markdown(at) if t.startswith("| Run |"))  # the list is still there

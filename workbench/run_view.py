@@ -53,6 +53,15 @@ def existing_service(root: Path) -> RunService | None:
     return default_service(root) if default_store_path(root).exists() else None
 
 
+def is_known(service: RunService, run_id: str) -> bool:
+    """Whether the store has the run (a session may remember one from another store)."""
+    try:
+        service.get(run_id)
+    except AgentsError:
+        return False
+    return True
+
+
 def is_going(service: RunService, run_id: str) -> bool:
     """Whether a run is queued or running (a run no longer in the store is not)."""
     try:
