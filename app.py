@@ -8,16 +8,15 @@ everything they show comes from ``agents_core``.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
-from agents_core.engine.store import RunStore, default_store_path
 from agents_core.providers_status import readiness
 from agents_core.text import count
 from agents_core.workspace import WorkflowStatus, workflow_status
 from workbench.page import current_workspace, markdown_escape, setup_page
+from workbench.run_view import existing_service, runs_table
 
 KEY_VARIABLES = ("GOOGLE_API_KEY", "OPENAI_API_KEY", "SERPER_API_KEY")
 
@@ -54,16 +53,13 @@ else:
     st.caption(f"{count(len(statuses), 'workflow')}, {invalid} with errors.")
 
 st.subheader("Recent runs")
-store_path = default_store_path(workspace.root)
-runs = RunStore(store_path).recent(8) if store_path.exists() else []
+service = existing_service(workspace.root)  # through the run service, which marks runs of dead owners interrupted
+runs = service.list(limit=8) if service is not None else []
 if not runs:
     st.caption("No runs yet in this workspace. Start one on the Run page or with `configurable-agents run`.")
 else:
-    table = ["| Run | Workflow | Status | Started |", "|---|---|---|---|"]
-    for info in runs:
-        started = datetime.fromtimestamp(info.created_at).strftime("%Y-%m-%d %H:%M")
-        table.append(f"| {info.run_id} | {markdown_escape(info.workflow_name)} | {info.status} | {started} |")
-    st.markdown("\n".join(table))
+    st.markdown(runs_table(runs))
+    st.page_link("pages/2_Run.py", label="Open a run on the Run page", icon=":material/play_arrow:")
 
 st.subheader("Providers and tools")
 table = ["| Name | Kind | Ready | Details |", "|---|---|---|---|"]

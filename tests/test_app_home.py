@@ -91,7 +91,8 @@ def test_missing_workspace_shows_an_error_not_an_exception(tmp_path: Path, monke
 
 
 def test_home_lists_recent_runs_of_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from agents_core.engine.store import RunStore, default_store_path
+    from agents_core.runs.store import SqliteRunStore as RunStore
+    from agents_core.runs.store import default_store_path
 
     workspace = tmp_path / "ws"
     shutil.copytree(REPO_ROOT / "examples", workspace)
@@ -106,3 +107,22 @@ def test_home_lists_recent_runs_of_the_workspace(tmp_path: Path, monkeypatch: py
     at = _run_home(monkeypatch, workspace)
     tables = [m.value for m in at.markdown if m.value.startswith("| Run |")]
     assert len(tables) == 1 and "| run123abc | article_writer | failed |" in tables[0]
+
+
+def test_home_reads_runs_through_the_run_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run left ``running`` by an owner that is gone shows as interrupted: the service, not the raw row."""
+    from agents_core.runs.store import SqliteRunStore, default_store_path
+
+    workspace = tmp_path / "ws"
+    shutil.copytree(REPO_ROOT / "examples", workspace)
+    monkeypatch.delenv("AGENTS_RUN_STORE", raising=False)
+    store = SqliteRunStore(default_store_path(workspace))
+    store.create("orphan12345", "article_writer", None, "text", {}, {})  # running, with no owner nor heartbeat
+    assert store.get("orphan12345").status == "running"
+
+    at = _run_home(monkeypatch, workspace)
+    [table] = [m.value for m in at.markdown if m.value.startswith("| Run |")]
+    assert table.splitlines()[0] == "| Run | Workflow | Status | Started | Duration | Tokens | Cost |"
+    assert "| orphan12345 | article_writer | interrupted |" in table
+    assert store.get("orphan12345").status == "interrupted"
+    assert [link.value for link in at.main.get("page_link")] == ["Open a run on the Run page"]

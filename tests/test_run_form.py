@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -258,11 +259,12 @@ def _record(node: str, status: str, **kw) -> NodeRecord:
 
 
 def test_rows_follow_the_events_and_a_loop_gets_a_row_per_visit() -> None:
-    view = RunView("loop.yaml")
+    view = RunView("r1", "loop.yaml")
     assert view.apply(RunStarted("r1", "loop", {}, notices=("local model",))) is None
     assert view.run_id == "r1" and view.notices == ["local model"]
-    assert view.apply(NodeStarted("r1", "write", "p", "m")) == 0
-    assert row_text(view.rows[0]) == "⏳ **write** · running · p / m"
+    started = NodeStarted("r1", "write", "p", "m")
+    assert view.apply(started) == 0
+    assert row_text(view.rows[0], now=started.at + timedelta(seconds=3.2)) == "⏳ **write** · running 3 s · p / m"
     done = _record("write", "success", duration_ms=1234.0, input_tokens=7, output_tokens=3, retries=1, cost_usd=0.0042)
     assert view.apply(NodeFinished("r1", done)) == 0
     assert row_text(view.rows[0]) == "✅ **write** · 1.2 s · 7 in / 3 out tokens · 1 retry · p / m · $0.0042"
@@ -279,7 +281,7 @@ def test_rows_follow_the_events_and_a_loop_gets_a_row_per_visit() -> None:
 
 
 def test_a_resumed_run_carries_the_rows_finished_before() -> None:
-    view = RunView("a.yaml")
+    view = RunView("r1", "a.yaml")
     view.apply(RunStarted("r1", "a", {}, resumed=True))
     view.apply(NodeStarted("r1", "write", "p", "m"))
     write = _record("write", "success")

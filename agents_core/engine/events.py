@@ -44,6 +44,8 @@ class NodeRecord:
     cost_usd: float | None = None
     #: Who priced it: "genai-prices 0.2.3", "pricing.yaml 2026-11-01", "local" or "unpriced".
     price_source: str | None = None
+    #: Time spent waiting for a shared model (the one local model) before calls could start; part of duration_ms.
+    queue_ms: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         """The public fields (``--json`` output, server responses)."""

@@ -35,6 +35,7 @@ from agents_core.errors import (
     ProviderUnavailable,
     RunError,
 )
+from agents_core.llm import queueing
 from agents_core.llm.settings import ResolvedLLM, resolve_llm
 
 MAX_TOOL_ROUNDS = 6
@@ -265,6 +266,7 @@ async def execute_node(
     started = time.perf_counter()
     feedback: list[Any] = []
     attempts = 0
+    queue, waits = queueing.begin()  # the local model reports its lock waits here
     try:
         record.prompt = build_prompt(plan, state)
         retrying = AsyncRetrying(
@@ -305,6 +307,8 @@ async def execute_node(
         record.input_tokens, record.output_tokens = usage.input_tokens, usage.output_tokens
         record.cost_usd, record.price_source = usage.cost_usd, usage.price_source
         record.retries = max(attempts - 1, 0)
+        record.queue_ms = sum(waits) * 1000
+        queueing.end(queue)
 
 
 def _retry_reporter(on_retry: RetryCallback | None) -> Callable[[Any], None] | None:

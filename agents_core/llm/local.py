@@ -34,6 +34,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel
 
 from agents_core.errors import ProviderError
+from agents_core.llm import queueing
 from agents_core.llm.settings import ResolvedLLM
 
 MODEL_PATH_ENV = "LOCAL_MODEL_PATH"
@@ -205,8 +206,11 @@ class ChatLocalLlama(BaseChatModel):
         }
         if response_format:
             request["response_format"] = response_format
-        with loaded.lock:
+        queueing.acquire(loaded.lock)  # a wait here is the node's queue time, not its run time
+        try:
             response = loaded.llama.create_chat_completion(**request)
+        finally:
+            loaded.lock.release()
         choice = response["choices"][0]
         content = choice["message"].get("content") or ""
         tool_calls = self._tool_calls(content) if self.tools else []

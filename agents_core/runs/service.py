@@ -396,11 +396,13 @@ class RunService:
         active = self.get(run_id).status in ACTIVE_STATUSES
         return self.store.events(run_id, after_seq), active
 
-    def events(self, run_id: str, after_seq: int = 0, *, poll: float = 0.25) -> Iterator[RunEvent]:
+    def events(self, run_id: str, after_seq: int = 0, *, poll: float = 0.25, follow: bool = True) -> Iterator[RunEvent]:
         """The run's events after ``after_seq``: the log first, then live ones until the run ends.
 
         Stops after the event that ends the run (the row's status and ``run_finished``
         are written together). Another process's run is followed by polling every ``poll`` s.
+        With ``follow=False`` only the events logged so far are given, without waiting
+        (a page that redraws on a timer reads this way).
         """
         last = after_seq
         while True:
@@ -408,7 +410,7 @@ class RunService:
             for row in rows:
                 last = row.seq
                 yield event_from_dict(row.data)
-            if not active:
+            if not active or not follow:
                 return
             if not rows:
                 live = self._live.get(run_id)

@@ -40,10 +40,10 @@ def test_article_writer_runs_live_on_the_local_model(streamlit_app, open_app, pa
 
     # Each node shows up as "running" when it starts, and is rewritten in place when it ends.
     expect(_markdown(page, r"^Run \w{12} of article_writer\.yaml$")).to_be_visible(timeout=NODE_TIMEOUT)
-    expect(_markdown(page, r"^⏳ research · running · local / ")).to_be_visible(timeout=NODE_TIMEOUT)
+    expect(_markdown(page, r"^⏳ research · running \d+ s · local / ")).to_be_visible(timeout=NODE_TIMEOUT)
     expect(_markdown(page, FINISHED_ROW.format(node="research"))).to_be_visible(timeout=NODE_TIMEOUT)
     expect(_markdown(page, r"^⏳ research")).to_have_count(0)
-    expect(_markdown(page, r"^⏳ write · running · local / ")).to_be_visible(timeout=NODE_TIMEOUT)
+    expect(_markdown(page, r"^⏳ write · running \d+ s · local / ")).to_be_visible(timeout=NODE_TIMEOUT)
     expect(page.get_by_test_id("stAlertContentSuccess")).to_have_count(0)  # the run has not finished yet
     expect(_markdown(page, FINISHED_ROW.format(node="write"))).to_be_visible(timeout=NODE_TIMEOUT)
 

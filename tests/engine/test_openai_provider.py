@@ -26,9 +26,9 @@ import yaml
 
 from agents_core.engine.events import NodeRecord, RunResult
 from agents_core.engine.runner import run_workflow, stream_run
-from agents_core.engine.store import RunStore
 from agents_core.errors import ProviderError
 from agents_core.llm.local import bundled_model_path
+from agents_core.runs.store import SqliteRunStore as RunStore
 
 pytestmark = pytest.mark.slow
 

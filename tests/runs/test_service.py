@@ -136,6 +136,19 @@ def test_events_follow_a_live_run_from_the_log(service, script):
     assert [e.seq for e in late] == list(range(2, len(late) + 2))
 
 
+def test_events_without_follow_give_what_is_logged_now_and_return(service, script):
+    script.replies.update({"second": [Slow(60)]})
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    _wait_for(lambda: _started(service, handle.run_id, "second"))
+    now = list(service.events(handle.run_id, follow=False))  # returns at once although the run goes on
+    assert [e.kind for e in now] == ["run_started", "node_started", "node_finished", "node_started"]
+    assert list(service.events(handle.run_id, after_seq=now[-1].seq, follow=False)) == []
+    service.cancel(handle.run_id)  # ends the 60 s call
+    assert handle.wait(timeout=30).status == "cancelled"
+    rest = list(service.events(handle.run_id, after_seq=now[-1].seq, follow=False))
+    assert rest[0].seq == now[-1].seq + 1 and isinstance(rest[-1], RunFinished)
+
+
 def test_two_concurrent_resumes_exactly_one_wins(store_path, script):
     script.replies.update({"second": [ValueError("down")], "third": [Slow(0.5, "C")]})
     first_service = RunService(SqliteRunStore(store_path))
