@@ -67,9 +67,14 @@ _REPLAY_WAIT_SECONDS = 10.0
 # -- the request body, from the state schema ------------------------------------------------
 
 
+#: Integers a run can keep: LangGraph's checkpoint serializer (msgpack) stops at 64 bits, so a larger
+#: number would fail the run after it was accepted; it is a 422 here instead.
+_Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
 def _annotation(declared: TypeRef, name: str) -> Any:
     """A strict pydantic annotation for a state type (objects: every sub-field required, no others)."""
-    simple: dict[str, Any] = {"str": str, "int": int, "float": float, "bool": bool, "any": Any}
+    simple: dict[str, Any] = {"str": str, "int": _Int64, "float": float, "bool": bool, "any": Any}
     if declared.name in simple:
         return simple[declared.name]
     if declared.name == "list":

@@ -278,3 +278,47 @@ def test_a_job_that_keeps_losing_its_server_is_failed_with_the_reason(start_serv
     assert body["status"] == "failed"
     assert "given up after 1 attempts" in body["error"]["message"]
     assert "no longer running" in body["error"]["message"]
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_no_server_error(start_server: Any) -> None:
+    """Generated requests (bodies, headers, ids, stateful sequences) against /openapi.json: no 5xx."""
+    server = start_server("--sync-timeout", "5", env={"AGENTS_API_KEY": "k"})
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "run",
+        f"{server.url}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "10",
+        "--generation-deterministic",
+        "-H",
+        "X-API-Key: k",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "Server error" not in result.stdout
+
+
+@pytest.mark.slow
+def test_the_local_model_serves_an_example(tmp_path: Path) -> None:
+    """The real embedded model behind a real server: POST /run of article_writer.yaml gives its outputs."""
+    from tests.deploy.conftest import ServerProcess
+
+    server = ServerProcess(REPO / "examples" / "article_writer.yaml", tmp_path / "runs.sqlite").start()
+    try:
+        with server.client() as client:
+            schema = client.get("/schema").json()
+            inputs = {name: "tea" for name in schema["input"]["required"]}
+            response = client.post("/run", json=inputs, timeout=300)
+            body = (
+                response.json()
+                if response.status_code == 200
+                else wait_for(client, response.json()["job_id"], TERMINAL, 600)
+            )
+        assert body["status"] == "success", body
+        assert set(body["outputs"]) == set(schema["output"]["properties"])
+        assert all(node["provider"] == "local" for node in body["nodes"])
+    finally:
+        server.stop()
