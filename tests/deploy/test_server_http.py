@@ -296,7 +296,7 @@ def test_schemathesis_finds_no_server_error(start_server: Any) -> None:
         "-H",
         "X-API-Key: k",
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=server.store.parent)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "Server error" not in result.stdout
 
