@@ -460,6 +460,36 @@ class RunService:
                 raise TimeoutError(f"run {run_id!r} is still {self.get(run_id).status} after {timeout:g} s.")
             await asyncio.sleep(0.02 if run_id in self._live else 0.25)
 
+    def fail(self, run_id: str, message: str, hint: str = "") -> RunInfo:
+        """Give up on a run that stopped without success and will not be tried again: it becomes ``failed``.
+
+        For a face with a retry budget (the server resumes a job whose server died
+        at most N times, then fails it with the reason). The status, the error and a
+        ``run_finished`` event are written together; an active run is refused
+        (``RunConflict``) and a run that succeeded is left as it is.
+        """
+        from agents_core.engine.events import RunErrorInfo
+
+        info = self.get(run_id)
+        if info.status in ACTIVE_STATUSES:
+            raise RunConflict(f"run {run_id!r} is {info.status}; it cannot be given up while it runs.", "Cancel it.")
+        if info.status == SUCCESS:
+            return info
+        error = RunErrorInfo(None, "RunGaveUp", message, hint, "run_failed")
+        result = RunResult(run_id, info.workflow_name, FAILED, {}, {}, info.node_records, error)
+        event = RunFinished(run_id, result).stamped(self.store.last_seq(run_id) + 1)
+        self.store.finish(
+            run_id,
+            FAILED,
+            error.to_dict(),
+            {},
+            info.nodes,
+            message,
+            (event.seq, event.kind, event.at.isoformat(), event.to_dict()),
+        )
+        self._observe(event)
+        return self.get(run_id)
+
     # -- cancelling -------------------------------------------------------------------------
     def cancel(self, run_id: str) -> RunInfo:
         """Cancel a queued or running run, here or in another process (its owner polls within 0.5 s).

@@ -1,0 +1,68 @@
+"""``configurable-agents serve WORKFLOW``: the workflow's HTTP server (FastAPI under uvicorn), without Docker.
+
+The command checks the workflow and the settings, then hands over to
+:func:`agents_core.deploy.serve`; FastAPI and uvicorn are imported only here,
+inside the command, so ``--help`` and ``validate`` stay fast. Binding beyond
+loopback without ``AGENTS_API_KEY`` is refused unless ``--no-auth`` says so.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agents_core.cli.app import app
+
+
+@app.command()
+def serve(
+    file: Annotated[Path, typer.Argument(help="Workflow file to serve.", show_default=False)],
+    port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port to serve on.")] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to bind; beyond loopback it needs a key.")
+    ] = "127.0.0.1",
+    sync_timeout: Annotated[
+        float, typer.Option("--sync-timeout", min=0, help="Seconds POST /run waits for the result before 202.")
+    ] = 30.0,
+    max_concurrent: Annotated[
+        int | None, typer.Option("--max-concurrent", min=1, help="Runs executing at once (default 4).")
+    ] = None,
+    max_queue: Annotated[
+        int | None, typer.Option("--max-queue", min=0, help="Accepted runs that may wait; beyond it 429 (default 64).")
+    ] = None,
+    no_auth: Annotated[
+        bool, typer.Option("--no-auth", help="Serve beyond loopback without AGENTS_API_KEY (anyone can run it).")
+    ] = False,
+) -> None:
+    """Serve a workflow over HTTP: POST /run, GET /status/ID, events, cancel, /schema, /docs."""
+    from agents_core.cli.output import validated
+    from agents_core.cli.runs import exit_with_error
+    from agents_core.deploy import serve as serve_app
+    from agents_core.deploy.settings import ServerSettings
+
+    try:
+        validated(file)  # every problem listed, exit 2
+        settings = ServerSettings.from_env(
+            workflow=str(file),
+            host=host,
+            port=port,
+            sync_timeout=sync_timeout,
+            max_concurrent=max_concurrent,
+            max_queue=max_queue,
+            no_auth=no_auth or None,
+        )
+        settings.check_exposure()
+    except Exception as exc:
+        exit_with_error(exc, as_json=False)
+    auth = "API key required" if settings.api_key else "no API key (AGENTS_API_KEY unset)"
+    sys.stderr.write(
+        f"Serving {file} on http://{host}:{port} ({auth}); docs at http://{host}:{port}/docs. Ctrl+C stops.\n"
+    )
+    sys.stderr.flush()
+    try:
+        serve_app(settings)
+    except Exception as exc:
+        exit_with_error(exc, as_json=False)
