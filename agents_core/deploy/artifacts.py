@@ -271,7 +271,7 @@ def generate_deployment_artifacts(
     body = example_body(workflow)
     workflow_file = source.name
 
-    out = Path(output_dir)
+    out = Path(output_dir).absolute()
     _prepare_output_dir(out)
     context = {
         "flow_name": flow_name,

@@ -33,7 +33,7 @@ from agents_core.deploy.artifacts import (
     generate_deployment_artifacts,
 )
 from agents_core.deploy.envfile import parse_env_text, read_env_file
-from agents_core.errors import DeployError
+from agents_core.errors import EnvFileError
 
 Step = Callable[[str], None]
 
@@ -71,7 +71,7 @@ def choose_env(
     """The env file to pass: ``env_file``, else ``.env`` in the working directory when present, else none."""
     if no_env_file:
         if env_file is not None:
-            raise DeployError("--env-file and --no-env-file contradict each other.", "Pass only one of them.")
+            raise EnvFileError("--env-file and --no-env-file contradict each other.", "Pass only one of them.")
         return EnvChoice()
     if env_file is not None:
         return EnvChoice(read_env_file(env_file), str(env_file))
