@@ -25,6 +25,7 @@ import asyncio
 import hmac
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -258,6 +259,45 @@ class BodyLimitMiddleware:
 # -- the app --------------------------------------------------------------------------------
 
 
+class FinishedRuns:
+    """An observer of the run service that wakes the requests waiting for a run's end at once (no polling)."""
+
+    name = "server sync waits"
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]] = {}
+        self._lock = threading.Lock()
+
+    def on_event(self, event: Any) -> None:
+        if getattr(event, "kind", None) != "run_finished":
+            return
+        with self._lock:
+            waiters = self._waiters.pop(event.run_id, [])
+        for loop, future in waiters:
+            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(None))
+
+    async def wait(self, run_id: str, timeout: float, service: RunService) -> bool:
+        """Whether the run ended within ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            self._waiters.setdefault(run_id, []).append((loop, future))
+        try:
+            if await asyncio.to_thread(service.result, run_id) is not None:  # it ended before we listened
+                return True
+            await asyncio.wait_for(future, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            with self._lock:
+                left = [w for w in self._waiters.get(run_id, []) if w[1] is not future]
+                if left:
+                    self._waiters[run_id] = left
+                else:
+                    self._waiters.pop(run_id, None)
+
+
 class JobServer:
     """What the endpoints share: the workflow, the service, the job book and the admission count."""
 
@@ -267,6 +307,12 @@ class JobServer:
         self.settings = settings
         self.book = book
         self._admitting = 0
+        self.finished = FinishedRuns()
+        adder = getattr(service, "add_observer", None)
+        if adder is not None:
+            adder(self.finished)
+        else:
+            service.observers.append(self.finished)
 
     # -- admission ----------------------------------------------------------------------------
     def load(self) -> int:
@@ -370,11 +416,7 @@ class JobServer:
         timeout = self.settings.sync_timeout
         finished = False
         if timeout > 0:
-            try:
-                await self.service.await_run(job.run_id, timeout)
-                finished = True
-            except TimeoutError:
-                pass
+            finished = await self.finished.wait(job.run_id, timeout, self.service)
         return self.response_for(job, finished, replayed)
 
     async def replay(self, job: Job, digest: str | None) -> JSONResponse:
