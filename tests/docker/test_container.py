@@ -107,3 +107,56 @@ def _exists(client, name: str) -> bool:
         return True
     except NotFound:
         return False
+
+
+def test_the_cli_deploys_lists_shows_logs_stops_and_removes(
+    docker_engine: Engine, built_image: tuple[str, Path], tmp_path: Path
+) -> None:
+    """``deploy`` end to end through the real entry point (the session's build makes its build a cache hit)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    env = {**os.environ, "DOCKER_HOST": docker_engine.url, "PYTHONPATH": str(REPO_ROOT), "NO_COLOR": "1"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "agents_core", "deploy", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    (tmp_path / ".env").write_text("# picked up from the working directory\nEXTRA_SETTING=on\n")
+    port = free_port()
+    done = cli(
+        str(EXAMPLES_DIR / "article_writer.yaml"),
+        *("--port", str(port), "--name", "cli-article", "--no-mlflow", "--offline"),
+        *("--base-image", BASE_TAG, "--network", "host", "--output", "ctx"),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "==> Building the image" in done.stderr and "Step 1/" in done.stderr  # the build log streamed
+    assert f"http://127.0.0.1:{port}/health" in done.stdout
+    assert "configurable-agents deploy logs cli-article" in done.stdout
+    key = next(line.rsplit(" ", 1)[1] for line in done.stdout.splitlines() if line.startswith("API key"))
+    reply = httpx.get(f"http://127.0.0.1:{port}/schema", headers={"X-API-Key": key}, timeout=10)
+    assert reply.status_code == 200
+    client = docker_engine.client()
+    container_env = client.containers.get("cli-article").attrs["Config"]["Env"]
+    assert "EXTRA_SETTING=on" in container_env  # the env file, at run time
+    assert not any("EXTRA_SETTING" in item for item in client.images.get(built_image[0]).attrs["Config"]["Env"])
+
+    listed = json.loads(cli("list", "--json").stdout)
+    assert [(c["name"], c["workflow"], c["status"]) for c in listed] == [("cli-article", "article_writer", "running")]
+    assert "Uvicorn running" in cli("logs", "cli-article").stdout + cli("logs", "cli-article").stderr
+    refused = cli("rm", "cli-article")
+    assert refused.returncode == 1 and "is running" in refused.stderr
+    assert cli("stop", "cli-article").returncode == 0
+    assert cli("rm", "cli-article").returncode == 0
+    assert json.loads(cli("list", "--json").stdout) == []
+    missing = cli("logs", "cli-article")
+    assert missing.returncode == 1 and "No deployment container named 'cli-article'" in missing.stderr
