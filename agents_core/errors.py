@@ -24,8 +24,11 @@ maps errors to exit codes, messages and HTTP statuses in one place::
     │   ├── RunConflict                conflict (2, 409): finished already, or owned by a live process
     │   └── RunCancelled               cancelled (130, 409): cancelled on request
     ├── PricingFileError               configuration (2, 500): pricing.yaml unreadable or of the wrong shape
-    └── WorkspaceError                 workspace (2, 403): a path outside the workspace, a name refused
-        └── FileExists                 conflict (2, 409): saving would overwrite a file (ask first)
+    ├── WorkspaceError                 workspace (2, 403): a path outside the workspace, a name refused
+    │   └── FileExists                 conflict (2, 409): saving would overwrite a file (ask first)
+    └── DeployError                    internal (1, 500): building or running a deployment failed
+        ├── DockerUnavailable          configuration (2, 500): no Docker engine reachable
+        └── EnvFileError               invalid_input (2, 422): an env file line that is not KEY=value
 
 Anything else (a bug, a broken store) is ``internal`` (1, 500). A face asks
 :func:`exit_code` / :func:`http_status` (or :func:`category_of`); it never
@@ -273,11 +276,19 @@ class FileExists(WorkspaceError):
 
 
 class DeployError(AgentsError):
-    """Packaging or running a deployment failed (reserved for the deployment issue; nothing raises it yet)."""
+    """Packaging, building or running a deployment failed (a build step, the engine refusing a request)."""
 
 
 class DockerUnavailable(DeployError):
-    """No Docker engine is reachable (reserved for the deployment issue; nothing raises it yet)."""
+    """No Docker engine is reachable (none installed, not running, or ``DOCKER_HOST`` pointing nowhere)."""
+
+    category: ClassVar[str] = "configuration"
+
+
+class EnvFileError(DeployError):
+    """An env file that is missing, unreadable, or has a line that is not ``KEY=value`` (the message names it)."""
+
+    category: ClassVar[str] = "invalid_input"
 
 
 def category_of(error: BaseException) -> str:

@@ -34,8 +34,7 @@ CLASSES = {
 def test_the_docstring_draws_the_real_tree():
     drawn = set(re.findall(r"[├└]── (\w+)", errors.__doc__ or "")) | {"AgentsError"}
     assert drawn <= set(CLASSES), drawn - set(CLASSES)
-    reserved = {"DeployError", "DockerUnavailable"}  # kept importable; nothing raises them yet
-    assert set(CLASSES) - drawn == reserved
+    assert set(CLASSES) == drawn
     for old_home, name in [
         ("agents_core.engine.state", "InputError"),
         ("agents_core.engine.node", "InvalidStructuredOutput"),

@@ -1,0 +1,152 @@
+"""Deploy: package a workflow as a Docker container, build and run it, and look after its containers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from agents_core.deploy.artifacts import generate_deployment_artifacts, slug
+from agents_core.deploy.deployment import DeployOptions, deploy
+from agents_core.errors import AgentsError
+from workbench.deploy_view import (
+    ENV_MODES,
+    LogTail,
+    container_label,
+    engine_status,
+    env_choice,
+    output_folder,
+    zip_folder,
+)
+from workbench.page import current_workspace, markdown_escape, setup_page
+
+LAST_DEPLOYMENT = "deploy_last"
+ZIP = "deploy_zip"
+
+setup_page("Deploy")
+workspace = current_workspace()
+st.title("Deploy")
+
+workflows = workspace.workflows()
+if not workflows:
+    st.info("No workflow in this workspace yet. Write one on the Editor page.")
+    st.stop()
+
+engine = engine_status()
+if engine.available:
+    st.success(engine.message, icon=":material/check_circle:")
+else:
+    st.warning(
+        f"{engine.message} You can still generate the build context and download it as a zip.",
+        icon=":material/warning:",
+    )
+
+workflow = st.selectbox("Workflow", workflows, key="deploy_workflow")
+left, right = st.columns(2)
+port = left.number_input("API port", min_value=1, max_value=65535, value=8000, step=1, key="deploy_port")
+mlflow_port = right.number_input(
+    "MLflow port", min_value=1, max_value=65535, value=5000, step=1, key="deploy_mlflow_port"
+)
+name = left.text_input("Container name", value=slug(workflow.rsplit("/", 1)[-1].rsplit(".", 1)[0]), key="deploy_name")
+timeout = right.number_input("Sync timeout (s)", min_value=0, value=30, step=1, key="deploy_timeout")
+enable_mlflow = st.checkbox("MLflow tracking and UI in the container", value=True, key="deploy_mlflow")
+
+st.subheader("Environment variables")
+st.caption("Passed to the container when it starts; never written into the image.")
+mode = st.radio("Variables", ENV_MODES, horizontal=True, key="deploy_env_mode", label_visibility="collapsed")
+uploaded = st.file_uploader("Env file", key="deploy_env_upload") if mode == ENV_MODES[1] else None
+pasted = (
+    st.text_area("KEY=value, one per line", key="deploy_env_text", placeholder="GOOGLE_API_KEY=...")
+    if mode == ENV_MODES[2]
+    else ""
+)
+with st.expander("Advanced"):
+    base_image = st.text_input("Base image", value="python:3.11-slim", key="deploy_base_image")
+    offline = st.checkbox("Offline build (wheelhouse made here, network off)", key="deploy_offline")
+    host_network = st.checkbox("Use the host's network", key="deploy_host_network")
+
+try:
+    env = env_choice(mode, uploaded.getvalue() if uploaded else None, pasted)
+except AgentsError as exc:
+    st.error(f"{exc.message} {exc.hint}".strip())
+    env = None
+
+options = DeployOptions(
+    port=int(port),
+    mlflow_port=int(mlflow_port),
+    output=output_folder(workspace.root, workflow),
+    name=name.strip() or None,
+    timeout=int(timeout),
+    enable_mlflow=enable_mlflow,
+    base_image=base_image.strip() or "python:3.11-slim",
+    offline=offline,
+    network="host" if host_network else None,
+)
+generate_col, deploy_col = st.columns(2)
+if generate_col.button("Generate artifacts", key="deploy_generate"):
+    try:
+        artifacts = generate_deployment_artifacts(
+            workspace.resolve(workflow),
+            options.output,
+            options.timeout,
+            options.enable_mlflow,
+            options.mlflow_port,
+            port=options.port,
+            name=options.name,
+            base_image=options.base_image,
+        )
+        st.session_state[ZIP] = (f"{artifacts.name}-deployment.zip", zip_folder(artifacts.output_dir))
+    except AgentsError as exc:
+        st.error(f"{exc.message} {exc.hint}".strip())
+if ZIP in st.session_state:
+    file_name, data = st.session_state[ZIP]
+    generate_col.download_button("Download the build context (zip)", data, file_name, "application/zip")
+
+if deploy_col.button("Build and deploy", type="primary", disabled=not engine.available or env is None):
+    steps = st.status("Deploying...", expanded=True)
+    log_box = steps.empty()
+    tail = LogTail()
+    try:
+        result = deploy(
+            workspace.resolve(workflow),
+            options,
+            env,
+            on_step=lambda line: steps.write(line),
+            on_log=lambda line: log_box.code(tail.add(line), language=None),
+            client=engine.client,
+        )
+        st.session_state[LAST_DEPLOYMENT] = result.to_dict()
+        steps.update(label="Deployed", state="complete", expanded=False)
+    except AgentsError as exc:
+        steps.update(label="Deploy failed", state="error")
+        st.error(f"{exc.message} {exc.hint}".strip())
+
+last = st.session_state.get(LAST_DEPLOYMENT)
+if last:
+    st.subheader(f"Running: {last['name']}")
+    st.markdown("\n".join(f"- {label}: {url}" for label, url in last["endpoints"].items()))
+    if last.get("api_key"):
+        st.text_input("API key (made up for this container)", value=last["api_key"], disabled=True)
+    st.code("\n".join(last["curl"]), language="bash")
+
+if engine.available:
+    from agents_core.deploy.docker_engine import list_deployments, remove_deployment, stop_deployment
+
+    st.subheader("Containers")
+    try:
+        containers = list_deployments(engine.client)
+    except AgentsError as exc:
+        st.error(f"{exc.message} {exc.hint}".strip())
+        containers = []
+    if not containers:
+        st.caption("No deployment containers.")
+    for info in containers:
+        text_col, stop_col, rm_col = st.columns([6, 1, 1])
+        text_col.markdown(container_label(info, markdown_escape))
+        try:
+            if stop_col.button("Stop", key=f"stop_{info.name}", disabled=info.status != "running"):
+                stop_deployment(engine.client, info.name)
+                st.rerun()
+            if rm_col.button("Remove", key=f"rm_{info.name}"):
+                remove_deployment(engine.client, info.name, force=True)
+                st.rerun()
+        except AgentsError as exc:
+            st.error(f"{exc.message} {exc.hint}".strip())
