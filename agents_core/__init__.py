@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         BudgetUnenforceable,
         DeployError,
         DockerUnavailable,
+        EnvFileError,
         FileExists,
         InputError,
         InvalidStructuredOutput,
@@ -96,6 +97,7 @@ _ERRORS = (
     "RunCancelled",
     "DeployError",
     "DockerUnavailable",
+    "EnvFileError",
     "WorkspaceError",
     "FileExists",
 )
@@ -137,6 +139,7 @@ __all__ = [
     "Cost",
     "DeployError",
     "DockerUnavailable",
+    "EnvFileError",
     "FileExists",
     "InputError",
     "InvalidStructuredOutput",
