@@ -94,14 +94,12 @@ def _print(result: Estimate) -> None:
     )
     out = sys.stdout
     if result.unpriced_nodes:
-        low, high = (
-            format_usd(result.to_dict()["total"]["priced_low_usd"]),
-            format_usd(result.to_dict()["total"]["priced_high_usd"]),
-        )
-        out.write(
-            f"total: unpriced ({', '.join(result.unpriced_nodes)} on a model no price source knows); "
-            f"the priced nodes: {low} to {high}\n"
-        )
+        total = result.to_dict()["total"]
+        line = f"total: unpriced ({', '.join(result.unpriced_nodes)} on a model no price source knows)"
+        if len(result.unpriced_nodes) < len(result.nodes):
+            low, high = format_usd(total["priced_low_usd"]), format_usd(total["priced_high_usd"])
+            line += f"; the priced nodes: {low} to {high}"
+        out.write(line + "\n")
     else:
         out.write(f"total: {format_usd(result.low_usd)} to {format_usd(result.high_usd)}\n")
     past = result.history

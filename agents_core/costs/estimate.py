@@ -198,7 +198,9 @@ def history(runs_source: Any, workflow_name: str) -> History:
     if runs_source is None:
         return History(0)
     costs = sorted(
-        r.cost_usd for r in runs_source.list(status="success", workflow=workflow_name, limit=None) if r.cost_usd is not None
+        r.cost_usd
+        for r in runs_source.list(status="success", workflow=workflow_name, limit=None)
+        if r.cost_usd is not None
     )
     if len(costs) < MIN_HISTORY:
         return History(len(costs))

@@ -15,6 +15,7 @@ which is where such a hook registers itself.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
 from collections.abc import Callable
@@ -116,7 +117,5 @@ def prune_runs(
 
 def _load_tracking() -> None:
     """Import the tracking package when this build has it, so its prune hook is registered."""
-    try:
+    with contextlib.suppress(ImportError):
         importlib.import_module("agents_core.observability")
-    except ImportError:
-        pass

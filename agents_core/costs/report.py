@@ -19,7 +19,7 @@ import csv
 import io
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,7 +56,7 @@ class CostFilters:
     ``model`` matches ``provider/model`` or the bare model name.
     """
 
-    window: Window = Window()
+    window: Window = field(default_factory=Window)
     workflow: str | None = None
     status: str | None = None
     model: str | None = None
@@ -123,9 +123,7 @@ def cost_rows(runs_source: Any, filters: CostFilters | None = None) -> list[dict
     ``runs_source`` is a run service or a run store (anything with their ``list``).
     """
     filters = filters or CostFilters()
-    runs = runs_source.list(
-        status=filters.status, workflow=filters.workflow, since=filters.window.since, limit=None
-    )
+    runs = runs_source.list(status=filters.status, workflow=filters.workflow, since=filters.window.since, limit=None)
     rows: list[dict[str, Any]] = []
     for info in sorted(runs, key=lambda r: r.created_at):
         if not filters.window.contains(info.created_at):
@@ -196,7 +194,12 @@ def report(runs_source: Any, filters: CostFilters | None = None, by: str = "work
     rows = cost_rows(runs_source, filters)
     return {
         "window": {"since": _iso(filters.window.since), "until": _iso(filters.window.until)},
-        "filters": {"workflow": filters.workflow, "status": filters.status, "model": filters.model, "node": filters.node},
+        "filters": {
+            "workflow": filters.workflow,
+            "status": filters.status,
+            "model": filters.model,
+            "node": filters.node,
+        },
         "by": by,
         "groups": aggregate(rows, by),
         "total": totals(rows),
@@ -218,7 +221,9 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None)
     return buffer.getvalue()
 
 
-def write_csv(path: str | os.PathLike[str], rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
+def write_csv(
+    path: str | os.PathLike[str], rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None
+) -> None:
     """Write :func:`to_csv` to ``path`` (UTF-8); ``InputError`` when it cannot be written."""
     try:
         with open(path, "w", encoding="utf-8", newline="") as handle:

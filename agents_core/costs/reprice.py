@@ -53,7 +53,9 @@ def _new_node(node: dict[str, Any], book: PriceBook) -> dict[str, Any]:
     provider, model = node.get("provider") or "", node.get("model") or ""
     if not provider or not model:
         return dict(node)
-    cost = book.cost(provider, model, int(node.get("input_tokens") or 0), int(node.get("output_tokens") or 0), warn=False)
+    cost = book.cost(
+        provider, model, int(node.get("input_tokens") or 0), int(node.get("output_tokens") or 0), warn=False
+    )
     return {**node, "cost_usd": cost.usd, "price_source": cost.source}
 
 
@@ -97,7 +99,10 @@ def reprice(runs_source: Any, book: PriceBook, filters: CostFilters | None = Non
                 continue
             if new.get("price_source"):
                 sources.add(new["price_source"])
-            for bucket in (groups.setdefault((info.workflow_name, model), _bucket(workflow=info.workflow_name, model=model)), total):
+            for bucket in (
+                groups.setdefault((info.workflow_name, model), _bucket(workflow=info.workflow_name, model=model)),
+                total,
+            ):
                 bucket["nodes"] += 1
                 _add(bucket, "old", node.get("cost_usd"), node)
                 _add(bucket, "new", new.get("cost_usd"), new)
@@ -106,7 +111,9 @@ def reprice(runs_source: Any, book: PriceBook, filters: CostFilters | None = Non
             for a, b in zip(info.nodes, new_nodes, strict=True)
         )
         repriced.append(
-            RepricedRun(info.run_id, info.workflow_name, total_cost(info.nodes), total_cost(new_nodes), new_nodes, changed)
+            RepricedRun(
+                info.run_id, info.workflow_name, total_cost(info.nodes), total_cost(new_nodes), new_nodes, changed
+            )
         )
     total["runs"] = len(repriced)
     ordered = sorted(groups.values(), key=lambda g: (g["workflow"], g["model"]))
