@@ -11,7 +11,18 @@ from __future__ import annotations
 
 import os
 
-from agents_core.cli import deploy, migrate, run, runs, schema, serve, ui, validate  # noqa: F401  (each registers its command)
+from agents_core.cli import (  # noqa: F401  (each registers its command)
+    costs,
+    deploy,
+    estimate,
+    migrate,
+    run,
+    runs,
+    schema,
+    serve,
+    ui,
+    validate,
+)
 from agents_core.cli.app import app
 from agents_core.cli.output import plain_warnings
 

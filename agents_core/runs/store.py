@@ -202,6 +202,14 @@ class RunStore(ABC):
         runs = self.list(workflow=workflow, since=since, limit=None)
         return sum(r.cost_usd or 0.0 for r in runs if until is None or r.created_at < until)
 
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        """Forget runs: their rows, event logs and checkpoints (``costs prune``); the number of runs deleted."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete runs yet.")
+
+    def rewrite_costs(self, run_id: str, nodes: list[dict[str, Any]]) -> None:
+        """Replace a finished run's node records (new ``cost_usd``/``price_source``) and its totals (``costs reprice --apply``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot rewrite costs yet.")
+
     @abstractmethod
     def has_checkpoint(self, run_id: str) -> bool: ...
 
@@ -526,6 +534,26 @@ class SqliteRunStore(RunStore):
         with self._lock:
             row = self._db.execute(f"SELECT SUM(cost_usd) FROM runs WHERE {' AND '.join(where)}", params).fetchone()
         return float(row[0] or 0.0)
+
+    def delete_runs(self, run_ids: Sequence[str]) -> int:
+        deleted = 0
+        with self._transaction() as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for run_id in run_ids:
+                deleted += db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount
+                db.execute("DELETE FROM run_events WHERE run_id = ?", (run_id,))
+                for table in ("checkpoints", "writes"):  # LangGraph's checkpoint tables, once a run made them
+                    if table in tables:
+                        db.execute(f"DELETE FROM {table} WHERE thread_id = ?", (run_id,))
+        return deleted
+
+    def rewrite_costs(self, run_id: str, nodes: list[dict[str, Any]]) -> None:
+        cost, tokens_in, tokens_out = run_totals(nodes)
+        self._write(
+            "UPDATE runs SET nodes = ?, cost_usd = ?, input_tokens = ?, output_tokens = ?, updated_at = ? "
+            "WHERE run_id = ?",
+            (json.dumps(nodes, ensure_ascii=False, default=str), cost, tokens_in, tokens_out, time.time(), run_id),
+        )
 
     def has_checkpoint(self, run_id: str) -> bool:
         with self._lock:
