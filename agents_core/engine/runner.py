@@ -202,8 +202,15 @@ async def execute(
     running: list[str] = []
     error: RunErrorInfo | None = None
     status = "success"
+    # Without a checkpointer the final state comes from the stream (and LangGraph refuses "sync" durability).
+    modes = ["custom"] if checkpointer is not None else ["custom", "values"]
+    options = {"durability": DURABILITY} if checkpointer is not None else {}
+    latest: dict[str, Any] = dict(prepared.initial or {})
     try:
-        async for _mode, chunk in app.astream(prepared.initial, config, stream_mode=["custom"], durability=DURABILITY):
+        async for mode, chunk in app.astream(prepared.initial, config, stream_mode=modes, **options):
+            if mode == "values":
+                latest = chunk
+                continue
             if isinstance(chunk, NodeStarted):
                 running.append(chunk.node)
             elif hasattr(chunk, "record") and chunk.record.id in running:
@@ -227,8 +234,11 @@ async def execute(
     except Exception as exc:  # every failure becomes a failed result, never a traceback
         status = "failed"
         error = error_info(exc, failed_record.id if failed_record else None)
-    snapshot = await app.aget_state(config)
-    values = dict(snapshot.values or {})
+    if checkpointer is not None:
+        snapshot = await app.aget_state(config)
+        values = dict(snapshot.values or {})
+    else:
+        values = dict(latest)
     records = [NodeRecord(**record) for record in values.get(RECORDS, [])]
     if failed_record is not None:
         records.append(failed_record)
