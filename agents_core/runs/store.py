@@ -590,16 +590,18 @@ class SqliteRunStore(RunStore):
 
 
 def checkpoint_serializer() -> Any:
-    """LangGraph's serializer, allowed to restore only plain data and our own error types."""
+    """LangGraph's serializer, allowed to restore only plain data, our own error types and the node record they carry."""
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
     from agents_core import errors
+    from agents_core.engine import events
 
     allowed = [
         (errors.__name__, name)
         for name, value in vars(errors).items()
         if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == errors.__name__
     ]
+    allowed.append((events.__name__, events.NodeRecord.__name__))  # a NodeError's record, in a failed step's writes
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
