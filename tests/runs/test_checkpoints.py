@@ -46,6 +46,31 @@ def test_checkpoints_are_kept_beside_the_run_store_not_in_it(service, script, st
     assert checkpoint_path(store_path.with_name("other.db")).name == "other.checkpoints.db"
 
 
+def test_an_open_checkpoint_write_never_blocks_a_run_store_write(tmp_path):
+    """The root of the old "database is locked": a saver mid-write (its transaction open, awaiting the
+    run's loop to commit) held the lock the run store's synchronous event write needed on that loop."""
+    store = SqliteRunStore(tmp_path / "runs.sqlite")
+    store.insert("r1", "flow", None, "{}", {}, {}, "running")
+
+    async def scenario() -> None:
+        async with store.checkpointer() as saver:
+            await saver.setup()
+            await saver.conn.execute(  # opens the saver's write transaction, as aput_writes does before its commit
+                "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel) "
+                "VALUES ('r1', '', 'c1', 'task', 0, 'x')"
+            )
+            try:  # the store's write must go through now; before the split it waited out its 30 s lock timeout
+                await asyncio.wait_for(
+                    asyncio.to_thread(store.append_event, "r1", 1, "note", "2026-01-01T00:00:00+00:00", {}), 10
+                )
+            finally:
+                await saver.conn.rollback()
+
+    asyncio.run(scenario())
+    assert [e.kind for e in store.events("r1")] == ["note"]
+    store.close()
+
+
 def test_parallel_runs_with_store_writes_alongside_never_lock_the_database(service, script):
     """Each run's branches checkpoint while the run's events and other writers hit the run store at once.
 
