@@ -17,8 +17,9 @@ closure's bytecode for subgraphs at every compile, a cost per node per run.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, get_type_hints
 
 from agents_core.config.conditions import ConditionEvalError, Default, evaluate, parse_condition
 from agents_core.config.models import Workflow
@@ -130,6 +131,13 @@ class _NodeRunner:
         if self.counted:
             written[VISITS] = {plan.id: 1}
         return written
+
+
+# LangGraph reads a node's type hints and signature at every ``add_node`` (twice for a callable
+# object); both are worked out once here instead of from strings and bound methods each time.
+_NodeRunner.__call__.__annotations__ = get_type_hints(_NodeRunner.__call__)
+_call_signature = inspect.signature(_NodeRunner.__call__)
+_NodeRunner.__signature__ = _call_signature.replace(parameters=list(_call_signature.parameters.values())[1:])  # type: ignore[attr-defined]
 
 
 async def checkpointed_records(checkpointer: Any, config: dict[str, Any]) -> list[dict[str, Any]]:
