@@ -20,6 +20,11 @@ the CPU time of the process (``time.process_time``, all its threads), which a
 busy machine disturbs far less (the work is CPU-bound: the model is instant and
 SQLite commits do not fsync in WAL with synchronous=NORMAL).
 
+The "input" column is the length in characters of the input ``x0`` that every
+prompt quotes: the last rows quote a 2,000-character input in every prompt, as real prompts do, so whatever
+is carried from checkpoint to checkpoint (node records hold prompt and reply)
+shows.
+
 Run: ``python bench/engine.py [rounds]`` (default 5).
 """
 
@@ -40,7 +45,10 @@ from langchain_core.language_models.chat_models import BaseChatModel  # noqa: E4
 from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
 
-SIZES = (1, 10, 100)
+#: A 2,000-character input every prompt quotes: what node records (prompt and reply in full) weigh in a real run.
+LONG = "word " * 400
+#: (nodes, the input x0 that every prompt quotes).
+SIZES = ((1, "go"), (10, "go"), (100, "go"), (100, LONG))
 TARGET = 1.25
 
 
@@ -72,7 +80,7 @@ def chain(nodes: int) -> dict[str, Any]:
         "flow": {"name": "bench_chain"},
         "state": {"fields": fields},
         "nodes": [
-            {"id": f"n{i}", "prompt": f"step {i}: {{state.x{i - 1}}}", "outputs": [f"x{i}"]}
+            {"id": f"n{i}", "prompt": f"step {i}: {{state.x{i - 1}}} / {{state.x0}}", "outputs": [f"x{i}"]}
             for i in range(1, nodes + 1)
         ],
         "edges": [{"from": "START", "to": "n1"}]
@@ -96,7 +104,7 @@ def raw_graph(nodes: int, model: Any) -> Any:
     graph = StateGraph(State)
 
     def step(i: int) -> Any:
-        template = parse_template(f"step {i}: {{state.x{i - 1}}}")
+        template = parse_template(f"step {i}: {{state.x{i - 1}}} / {{state.x0}}")
 
         async def run(state):  # type: ignore[no-untyped-def]  # no hints: LangGraph evaluates them at every add_node
             reply = await model.ainvoke([HumanMessage(render(template, state))])
@@ -112,14 +120,14 @@ def raw_graph(nodes: int, model: Any) -> Any:
     return graph
 
 
-async def time_raw(nodes: int, model: Any, saver: Any, thread: str) -> tuple[float, float]:
+async def time_raw(nodes: int, first: str, model: Any, saver: Any, thread: str) -> tuple[float, float]:
     from agents_core.engine.compiler import DURABILITY
 
     began, cpu = time.perf_counter(), time.process_time()
     app = raw_graph(nodes, model).compile(checkpointer=saver)
     config = {"configurable": {"thread_id": thread}, "recursion_limit": nodes + 10}
     options = {"durability": DURABILITY} if saver is not None else {}
-    state = await app.ainvoke({"x0": "go"} | {f"x{i}": "" for i in range(1, nodes + 1)}, config, **options)
+    state = await app.ainvoke({"x0": first} | {f"x{i}": "" for i in range(1, nodes + 1)}, config, **options)
     elapsed = time.perf_counter() - began, time.process_time() - cpu
     assert state[f"x{nodes}"] == "ok", state
     return elapsed
@@ -139,9 +147,9 @@ async def time_engine(prepared: Any, saver: Any, run_id: str) -> tuple[float, fl
     return elapsed
 
 
-def time_service(service: Any, workflow: dict[str, Any]) -> tuple[float, float]:
+def time_service(service: Any, workflow: dict[str, Any], first: str) -> tuple[float, float]:
     began, cpu = time.perf_counter(), time.process_time()
-    result = service.start(workflow, {"x0": "go"}).wait()
+    result = service.start(workflow, {"x0": first}).wait()
     elapsed = time.perf_counter() - began, time.process_time() - cpu
     assert result.ok and len(result.nodes) == len(workflow["nodes"]), result.error
     return elapsed
@@ -158,7 +166,7 @@ async def raw_saver(connection: Any) -> Any:
 Medians = dict[str, dict[str, tuple[float, float]]]
 
 
-async def measure(nodes: int, rounds: int, folder: Path, service: Any) -> Medians:
+async def measure(nodes: int, first: str, rounds: int, folder: Path, service: Any) -> Medians:
     """Median (wall, CPU) seconds per run: raw, engine (and service, checkpointed only), per checkpointer setting."""
     import aiosqlite
 
@@ -167,24 +175,27 @@ async def measure(nodes: int, rounds: int, folder: Path, service: Any) -> Median
 
     model = Instant()
     workflow = chain(nodes)
-    prepared = prepare_run(workflow, {"x0": "go"})
-    store = SqliteRunStore(folder / f"engine-{nodes}.sqlite")
+    prepared = prepare_run(workflow, {"x0": first})
+    store = SqliteRunStore(folder / f"engine-{nodes}-{len(first)}.sqlite")
     times: dict[str, dict[str, list[tuple[float, float]]]] = {
         "none": {"raw": [], "engine": []},
         "sqlite": {"raw": [], "engine": [], "service": []},
     }
-    async with aiosqlite.connect(str(folder / f"raw-{nodes}.sqlite")) as connection, store.checkpointer() as ours:
+    async with (
+        aiosqlite.connect(str(folder / f"raw-{nodes}-{len(first)}.sqlite")) as connection,
+        store.checkpointer() as ours,
+    ):
         raw = await raw_saver(connection)
         for index in range(rounds + 1):  # round 0 warms up (imports, schema, caches)
             row = {
                 "none": {
-                    "raw": await time_raw(nodes, model, None, f"r{index}"),
+                    "raw": await time_raw(nodes, first, model, None, f"r{index}"),
                     "engine": await time_engine(prepared, None, f"e{index}"),
                 },
                 "sqlite": {
-                    "raw": await time_raw(nodes, model, raw, f"r{index}"),
+                    "raw": await time_raw(nodes, first, model, raw, f"r{index}"),
                     "engine": await time_engine(prepared, ours, f"e{index}"),
-                    "service": await asyncio.to_thread(time_service, service, workflow),
+                    "service": await asyncio.to_thread(time_service, service, workflow, first),
                 },
             }
             if index:
@@ -201,22 +212,22 @@ async def measure(nodes: int, rounds: int, folder: Path, service: Any) -> Median
     }
 
 
-def table(results: dict[int, Medians], clock: int, title: str) -> float:
+def table(results: dict[tuple[int, str], Medians], clock: int, title: str) -> float:
     """Print one table (``clock`` 0: wall, 1: CPU); the worst engine ratio."""
     print(title)
     header = (
-        f"{'nodes':>5}  {'checkpointer':<12} {'raw ms/node':>11} {'engine ms/node':>14} {'ratio':>6}"
+        f"{'nodes':>5} {'input':>6}  {'checkpointer':<12} {'raw ms/node':>11} {'engine ms/node':>14} {'ratio':>6}"
         f"  {'service ms/node':>15} {'ratio':>6}"
     )
     print(header)
     print("-" * len(header))
     worst = 0.0
-    for nodes, medians in results.items():
+    for (nodes, first), medians in results.items():
         for saver, sides in medians.items():
             raw = sides["raw"][clock] * 1000 / nodes
             engine = sides["engine"][clock] * 1000 / nodes
             worst = max(worst, engine / raw)
-            line = f"{nodes:>5}  {saver:<12} {raw:>11.3f} {engine:>14.3f} {engine / raw:>5.2f}x"
+            line = f"{nodes:>5} {len(first):>6}  {saver:<12} {raw:>11.3f} {engine:>14.3f} {engine / raw:>5.2f}x"
             if "service" in sides:
                 serviced = sides["service"][clock] * 1000 / nodes
                 line += f"  {serviced:>15.3f} {serviced / raw:>5.2f}x"
@@ -233,7 +244,7 @@ def main(rounds: int = 5) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         service = RunService(folder / "service" / "runs.sqlite")
-        results = {nodes: asyncio.run(measure(nodes, rounds, folder, service)) for nodes in SIZES}
+        results = {size: asyncio.run(measure(*size, rounds, folder, service)) for size in SIZES}
     about = f"instant model, median of {rounds} rounds, target <= {TARGET}x"
     table(results, 0, f"engine overhead per node, wall clock ({about})")
     table(results, 1, f"engine overhead per node, CPU time of the process ({about})")
