@@ -24,9 +24,10 @@ from typing import Any
 
 from agents_core.config.models import Workflow
 from agents_core.engine.budget import RunBudget, check_enforceable, unpriced_notices, using_budget
-from agents_core.engine.compiler import DURABILITY, RECORDS, VISITS, build_graph, recursion_limit
+from agents_core.engine.compiler import BOOKKEEPING, DURABILITY, build_graph, checkpointed_records, recursion_limit
 from agents_core.engine.events import (
     NodeFailed,
+    NodeFinished,
     NodeRecord,
     NodeStarted,
     RunErrorInfo,
@@ -107,7 +108,7 @@ class _Models:
 
 
 def _public(state: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in state.items() if k not in (VISITS, RECORDS)}
+    return {k: v for k, v in state.items() if k not in BOOKKEEPING}
 
 
 def _written_fields(workflow: Workflow) -> list[str]:
@@ -244,31 +245,47 @@ async def execute(
     ``emit`` receives each node event as it happens (in order, from this task).
     On cancellation (``asyncio.CancelledError``) the in-flight node stops, the
     checkpoint before it stays, and the result's status is ``cancelled``.
+    ``checkpointer`` may be ``None`` (nothing kept; the run cannot be resumed).
+
+    The node records are gathered from the events of this execution, after those
+    of earlier executions found in the checkpoints (a resume), so no checkpoint
+    carries the run's whole history.
     """
     workflow = prepared.workflow
-    graph = build_graph(workflow, prepared.plans, run_id, prepared.models)
     config = {"configurable": {"thread_id": run_id}, "recursion_limit": recursion_limit(workflow)}
-    app = graph.compile(checkpointer=checkpointer)
+    records: list[NodeRecord] = []
+    if prepared.initial is None and checkpointer is not None:
+        records = [NodeRecord.from_dict(record) for record in await checkpointed_records(checkpointer, config)]
     failed_record: NodeRecord | None = None
     running: list[str] = []
+
+    def observe(event: Any) -> None:
+        nonlocal failed_record
+        if isinstance(event, NodeStarted):
+            running.append(event.node)
+        elif isinstance(event, NodeFinished | NodeFailed):
+            if event.record.id in running:
+                running.remove(event.record.id)
+            if isinstance(event, NodeFinished):
+                records.append(event.record)
+            else:
+                failed_record = event.record
+        emit(event)
+
+    graph = build_graph(workflow, prepared.plans, run_id, prepared.models, observe)
+    app = graph.compile(checkpointer=checkpointer)
+    # Without a checkpointer LangGraph refuses "sync" durability (there is nothing to write).
+    options = {"durability": DURABILITY} if checkpointer is not None else {}
+    latest: dict[str, Any] | None = prepared.initial
     error: RunErrorInfo | None = None
     status = "success"
     budget = RunBudget(prepared.prices or price_book(), prepared.max_cost_usd, run_id=run_id)
     try:
-        if prepared.initial is None:  # a resume: the nodes finished before count against the budget
-            before = await app.aget_state(config)
-            budget.spent_usd = total_cost((before.values or {}).get(RECORDS, [])) or 0.0
+        if records:  # a resume: the nodes finished before count against the budget
+            budget.spent_usd = total_cost(records) or 0.0
         with using_budget(budget):
-            async for _mode, chunk in app.astream(
-                prepared.initial, config, stream_mode=["custom"], durability=DURABILITY
-            ):
-                if isinstance(chunk, NodeStarted):
-                    running.append(chunk.node)
-                elif hasattr(chunk, "record") and chunk.record.id in running:
-                    running.remove(chunk.record.id)
-                if isinstance(chunk, NodeFailed):
-                    failed_record = chunk.record
-                emit(chunk)
+            async for chunk in app.astream(prepared.initial, config, stream_mode="values", **options):
+                latest = chunk
     except asyncio.CancelledError:
         task = asyncio.current_task()
         if task is not None:
@@ -285,12 +302,11 @@ async def execute(
     except Exception as exc:  # every failure becomes a failed result, never a traceback
         status = "failed"
         error = error_info(exc, failed_record.id if failed_record else None)
-    snapshot = await app.aget_state(config)
-    values = dict(snapshot.values or {})
-    records = [NodeRecord(**record) for record in values.get(RECORDS, [])]
+    if checkpointer is not None and (status != "success" or latest is None):
+        latest = (await app.aget_state(config)).values  # the state of the last checkpoint
     if failed_record is not None:
         records.append(failed_record)
-    state = _public(values)
+    state = _public(latest or {})
     outputs = {name: state.get(name) for name in _written_fields(workflow) if name in state}
     return RunResult(
         run_id=run_id,

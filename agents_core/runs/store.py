@@ -2,8 +2,9 @@
 
 :class:`RunStore` is the one small interface the run service needs;
 :class:`SqliteRunStore` implements it in one SQLite file
-(``<workspace>/.configurable-agents/runs.sqlite``) next to LangGraph's own
-``AsyncSqliteSaver`` checkpoints, so runs survive restarts. A PostgreSQL
+(``<workspace>/.configurable-agents/runs.sqlite``), with LangGraph's own
+``AsyncSqliteSaver`` checkpoints in a file beside it (``checkpoints.sqlite``),
+so runs survive restarts. A PostgreSQL
 store (a later issue) implements the same methods and passes the same
 conformance tests (``tests/runs/test_store_conformance.py``).
 
@@ -13,6 +14,14 @@ a cancel request) and the outcome (error, outputs, node records). The
 ``run_events`` table holds every event, keyed by (run_id, seq), so any face
 can replay a run from any ``seq`` and then follow it. The file runs in WAL
 mode with ``synchronous=NORMAL``: a commit per event, no fsync per event.
+
+Why two files: the saver writes on an aiosqlite thread but commits only when
+the run's event loop comes back to it, while the run service writes events
+synchronously on that same loop. In one file, an event written while a branch's
+checkpoint write was open waited for a lock that only the blocked loop could
+release, and after the 30 s timeout the run failed with "database is locked".
+A store whose checkpoints still live in ``runs.sqlite`` (before this split) has
+them moved to the new file when it is opened, so its runs stay resumable.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from agents_core.runs.lifecycle import ACTIVE_STATUSES, RUNNING, Owner
 
 STORE_DIR = ".configurable-agents"
 STORE_FILE = "runs.sqlite"
+CHECKPOINT_FILE = "checkpoints.sqlite"
 STORE_ENV = "AGENTS_RUN_STORE"
 
 #: (kind, at, data) of an event written by the store itself.
@@ -290,6 +300,77 @@ def run_totals(nodes: list[dict[str, Any]] | None) -> tuple[float | None, int, i
     return total_cost(nodes), tokens_in, tokens_out
 
 
+#: LangGraph's ``AsyncSqliteSaver`` tables (its own ``setup`` creates them the same way).
+_CHECKPOINT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {db}checkpoints (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL,
+    parent_checkpoint_id TEXT,
+    type TEXT,
+    checkpoint BLOB,
+    metadata BLOB,
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+);
+CREATE TABLE IF NOT EXISTS {db}writes (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    task_path TEXT NOT NULL DEFAULT '',
+    idx INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT,
+    value BLOB,
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+);
+"""
+
+
+def checkpoint_path(store_path: str | os.PathLike[str]) -> Path:
+    """Where a SQLite store keeps its checkpoints: ``checkpoints.sqlite`` beside ``runs.sqlite``.
+
+    A store file of another name gets ``<name>.checkpoints<suffix>``, so two stores in one folder never share.
+    """
+    path = Path(store_path)
+    if path.name == STORE_FILE:
+        return path.with_name(CHECKPOINT_FILE)
+    return path.with_name(f"{path.stem}.checkpoints{path.suffix or '.sqlite'}")
+
+
+def _tables(db: sqlite3.Connection, schema: str = "main") -> set[str]:
+    return {row[0] for row in db.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
+
+
+def _move_checkpoints(db: sqlite3.Connection, target: Path) -> None:
+    """Move checkpoints kept in the run store's own file (before the split) into ``target``.
+
+    Runs once per old store, in one transaction on both files (a second process
+    finds the tables gone); rows already in ``target`` are kept.
+    """
+    if not {"checkpoints", "writes"} & _tables(db):
+        return
+    db.execute("ATTACH DATABASE ? AS cp", (str(target),))
+    try:
+        db.executescript(_CHECKPOINT_SCHEMA.format(db="cp."))
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            have = _tables(db)
+            for table in ("checkpoints", "writes"):
+                if table not in have:
+                    continue
+                columns = [row[1] for row in db.execute(f"PRAGMA main.table_info({table})")]
+                names = ", ".join(columns)
+                db.execute(f"INSERT OR IGNORE INTO cp.{table} ({names}) SELECT {names} FROM main.{table}")
+                db.execute(f"DROP TABLE main.{table}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    finally:
+        db.execute("DETACH DATABASE cp")
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -312,6 +393,12 @@ class SqliteRunStore(RunStore):
                     with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
                         self._db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
             self._db.execute("CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at)")
+        self.checkpoint_path = checkpoint_path(self.path)
+        with contextlib.closing(sqlite3.connect(self.checkpoint_path, timeout=30, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_CHECKPOINT_SCHEMA.format(db=""))
+        with self._lock:
+            _move_checkpoints(self._db, self.checkpoint_path)
 
     def close(self) -> None:
         with self._lock:
@@ -538,13 +625,12 @@ class SqliteRunStore(RunStore):
     def delete_runs(self, run_ids: Sequence[str]) -> int:
         deleted = 0
         with self._transaction() as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             for run_id in run_ids:
                 deleted += db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount
                 db.execute("DELETE FROM run_events WHERE run_id = ?", (run_id,))
-                for table in ("checkpoints", "writes"):  # LangGraph's checkpoint tables, once a run made them
-                    if table in tables:
-                        db.execute(f"DELETE FROM {table} WHERE thread_id = ?", (run_id,))
+        with contextlib.closing(sqlite3.connect(self.checkpoint_path, timeout=30)) as db, db:
+            for table in ("checkpoints", "writes") if {"checkpoints", "writes"} <= _tables(db) else ():
+                db.executemany(f"DELETE FROM {table} WHERE thread_id = ?", [(run_id,) for run_id in run_ids])
         return deleted
 
     def rewrite_costs(self, run_id: str, nodes: list[dict[str, Any]]) -> None:
@@ -556,38 +642,35 @@ class SqliteRunStore(RunStore):
         )
 
     def has_checkpoint(self, run_id: str) -> bool:
-        with self._lock:
-            exists = self._db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'"
-            ).fetchone()
-            if not exists:
-                return False
-            row = self._db.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (run_id,)).fetchone()
+        with contextlib.closing(sqlite3.connect(self.checkpoint_path, timeout=30)) as db:
+            row = db.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (run_id,)).fetchone()
         return row is not None
 
     @asynccontextmanager
     async def checkpointer(self) -> AsyncIterator[Any]:
-        """LangGraph's ``AsyncSqliteSaver`` on this file, restoring only plain data and our error types."""
+        """LangGraph's ``AsyncSqliteSaver`` on the checkpoint file, restoring only plain data and our error types."""
         import aiosqlite
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-        async with aiosqlite.connect(str(self.path), timeout=30) as connection:
+        async with aiosqlite.connect(str(self.checkpoint_path), timeout=30) as connection:
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute("PRAGMA synchronous=NORMAL")
             yield AsyncSqliteSaver(connection, serde=checkpoint_serializer())
 
 
 def checkpoint_serializer() -> Any:
-    """LangGraph's serializer, allowed to restore only plain data and our own error types."""
+    """LangGraph's serializer, allowed to restore only plain data, our own error types and the node record they carry."""
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
     from agents_core import errors
+    from agents_core.engine import events
 
     allowed = [
         (errors.__name__, name)
         for name, value in vars(errors).items()
         if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == errors.__name__
     ]
+    allowed.append((events.__name__, events.NodeRecord.__name__))  # a NodeError's record, in a failed step's writes
     return JsonPlusSerializer(allowed_msgpack_modules=allowed)
 
 
