@@ -1,0 +1,24 @@
+"""Observability: runs mirrored into MLflow, redaction of what leaves the process, retention.
+
+``agents_core.observability`` imports nothing heavy: MLflow is imported by the
+writer thread when it first writes. Faces turn tracking on per run with
+``RunService.start(..., tracking=True)``; :func:`tracking_enabled_in` gives
+the default of a toggle from the workflow file.
+"""
+
+from agents_core.observability.redact import redact, redact_text
+from agents_core.observability.settings import TrackingSettings, resolve_settings, tracking_enabled_in
+
+__all__ = ["TrackingSettings", "prune", "redact", "redact_text", "resolve_settings", "tracking_enabled_in"]
+
+
+def __getattr__(name: str):  # prune and the tracker load MLflow-facing code only when asked for
+    if name == "prune":
+        from agents_core.observability.retention import prune
+
+        return prune
+    if name == "MlflowTracker":
+        from agents_core.observability.tracker import MlflowTracker
+
+        return MlflowTracker
+    raise AttributeError(name)
