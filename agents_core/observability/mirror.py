@@ -386,9 +386,7 @@ class RunMirror:
             record = visit.record
             node = mlflow.start_span_no_context(
                 record.id,
-                span_type=SpanType.AGENT
-                if record.id in self.context.node_tools and self.context.node_tools[record.id]
-                else SpanType.CHAIN,
+                span_type=SpanType.AGENT if self.context.node_tools.get(record.id) else SpanType.CHAIN,
                 parent_span=root,
                 attributes={"node_id": record.id, "retries": record.retries},
                 start_time_ns=ns(visit.started),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ class MlflowTracker:
         self._writer: BackgroundWriter | None = None
         self._sync_lock = threading.Lock()
         self._warned: set[str] = set()
+        self._open: set[str] = set()  # tracked runs whose run_finished is not written yet
+        self._closed = threading.Condition()
         self.warnings: list[str] = []
 
     # -- which runs ----------------------------------------------------------------------------
@@ -57,7 +60,14 @@ class MlflowTracker:
         mirror = RunMirror(settings, RunContext.from_prepared(prepared))
         with self._lock:
             self._runs[run_id] = mirror
+        with self._closed:
+            self._open.add(run_id)
         return settings
+
+    def open_runs(self) -> set[str]:
+        """Tracked runs whose mirror is not complete yet."""
+        with self._closed:
+            return set(self._open)
 
     def tracked(self, run_id: str) -> bool:
         with self._lock:
@@ -84,6 +94,15 @@ class MlflowTracker:
             return self._writer
 
     def _write(self, mirror: Any, event: Any) -> None:
+        try:
+            self._write_event(mirror, event)
+        finally:
+            if isinstance(event, RunFinished):
+                with self._closed:
+                    self._open.discard(event.run_id)
+                    self._closed.notify_all()
+
+    def _write_event(self, mirror: Any, event: Any) -> None:
         if mirror.broken:
             return
         if event.kind == "run_started":
@@ -118,7 +137,17 @@ class MlflowTracker:
             self.warnings.append(message)
         log.warning("%s", message)
 
-    def flush(self, timeout: float | None = 30.0) -> bool:
-        """Wait until everything queued so far is written to MLflow; False if ``timeout`` passed first."""
+    def flush(self, timeout: float | None = 30.0, *, runs: set[str] | None = None) -> bool:
+        """Wait until everything queued so far, and the mirrors of ``runs`` (ended runs), are written.
+
+        False if ``timeout`` passed first.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if runs:
+            with self._closed:
+                left = None if deadline is None else max(deadline - time.monotonic(), 0)
+                if not self._closed.wait_for(lambda: not (runs & self._open), left):
+                    return False
         writer = self._writer
-        return True if writer is None else writer.flush(timeout)
+        left = None if deadline is None else max(deadline - time.monotonic(), 0)
+        return True if writer is None else writer.flush(left)

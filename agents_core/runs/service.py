@@ -173,8 +173,15 @@ class RunService:
             self.tracker.track(run_id, prepared)
 
     def flush_tracking(self, timeout: float | None = 30.0) -> bool:
-        """Wait until the MLflow mirror of every finished run is written; False on timeout."""
-        return True if self._tracker is None else self._tracker.flush(timeout)
+        """Wait until the MLflow mirror of every ended run is written; False on timeout."""
+        if self._tracker is None:
+            return True
+        ended = set()
+        for run_id in self._tracker.open_runs():
+            with contextlib.suppress(Exception):
+                if self.store.get(run_id).status in TERMINAL_STATUSES:
+                    ended.add(run_id)
+        return self._tracker.flush(timeout, runs=ended)
 
     # -- starting ---------------------------------------------------------------------------
     def start(

@@ -193,6 +193,13 @@ class RunStore(ABC):
     def has_checkpoint(self, run_id: str) -> bool: ...
 
     @abstractmethod
+    def delete_before(self, ts: float) -> list[str]:
+        """Delete every run that ended (or, never started, was created) before ``ts`` (UNIX seconds).
+
+        Its row, its events and its checkpoints go; an active run is never deleted. Returns the ids deleted.
+        """
+
+    @abstractmethod
     def checkpointer(self) -> Any:
         """An async context manager giving a LangGraph checkpoint saver on this store."""
 
@@ -484,6 +491,27 @@ class SqliteRunStore(RunStore):
                 (*params, -1 if limit is None else limit),
             ).fetchall()
         return [self._info(row) for row in rows]
+
+    def delete_before(self, ts: float) -> list[str]:
+        marks = ", ".join("?" for _ in ACTIVE_STATUSES)
+        with self._transaction() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    f"SELECT run_id FROM runs WHERE COALESCE(finished_at, created_at) < ? AND status NOT IN ({marks})",
+                    (ts, *ACTIVE_STATUSES),
+                )
+            ]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks_ids = ", ".join("?" for _ in chunk)
+                db.execute(f"DELETE FROM run_events WHERE run_id IN ({marks_ids})", chunk)
+                for table in ("checkpoints", "writes"):  # LangGraph's saver tables, keyed by thread_id = run_id
+                    if table in tables:
+                        db.execute(f"DELETE FROM {table} WHERE thread_id IN ({marks_ids})", chunk)
+                db.execute(f"DELETE FROM runs WHERE run_id IN ({marks_ids})", chunk)
+        return ids
 
     def has_checkpoint(self, run_id: str) -> bool:
         with self._lock:
