@@ -39,15 +39,15 @@ class PruneReport:
 
 
 def _store_of(target: Any) -> Any:
-    from agents_core.runs.store import RunStore, default_store_path, open_store
+    from agents_core.runs.store import STORE_DIR, STORE_FILE, RunStore, default_store_path, open_store
 
     if isinstance(target, RunStore):
         return target
     if hasattr(target, "store") and isinstance(target.store, RunStore):  # a RunService
         return target.store
     path = Path(target) if target is not None else default_store_path()
-    if path.is_dir():
-        path = default_store_path(path)
+    if path.is_dir():  # a workspace folder: its own store, whatever $AGENTS_RUN_STORE says
+        path = path / STORE_DIR / STORE_FILE
     return open_store(path)
 
 

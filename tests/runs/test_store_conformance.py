@@ -207,3 +207,23 @@ def test_a_seed_store_gains_the_new_columns(tmp_path):
     store = SqliteRunStore(path)
     info = store.get("old")
     assert info.status == "failed" and info.error == "boom" and info.owner is None and info.nodes == []
+
+
+def test_delete_before_removes_ended_runs_with_their_events_and_keeps_the_rest(store):
+    import time as _time
+
+    for run_id, status in [("old", "success"), ("old-failed", "failed"), ("active", "running")]:
+        _add(store, run_id, status=status)
+    store.append_event("old", 1, "run_started", "2026-01-01T00:00:00+00:00", {"kind": "run_started"})
+    store.finish("old", "success")
+    store.finish("old-failed", "failed", {"node": None, "type": "E", "message": "m", "hint": "", "category": "c"})
+    cut = _time.time() + 0.001
+    _time.sleep(0.01)
+    _add(store, "new", status="queued")
+    store.finish("new", "success")
+    assert sorted(store.delete_before(cut)) == ["old", "old-failed"]
+    assert sorted(r.run_id for r in store.list()) == ["active", "new"]
+    assert store.events("old") == []
+    with pytest.raises(RunNotFound):
+        store.get("old")
+    assert store.delete_before(cut) == []
