@@ -251,6 +251,7 @@ class RunMirror:
             "mlflow.parentRunId": self.parent_id,
             TAG_RUN_ID: event.run_id,
             TAG_KIND: "node",
+            "workflow_name": self.context.workflow_name,
             "node_id": record.id,
             "provider": record.provider or provider,
             "model": record.model or model,

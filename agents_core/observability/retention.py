@@ -64,28 +64,50 @@ def prune(
     older_than_days: float = 30,
     *,
     tracking_uris: list[str] | None = None,
+    workflow: str | None = None,
     now: float | None = None,
 ) -> PruneReport:
     """Delete runs older than ``older_than_days`` from the run store and MLflow.
 
     ``target``: a workspace folder, a run-store path, a ``RunStore`` or a ``RunService``
     (default: this workspace's store). ``tracking_uris``: the MLflow stores to prune
-    (default: the workspace's ``mlflow.db`` when it exists).
+    (default: the workspace's ``mlflow.db`` when it exists). ``workflow``: only that workflow's runs.
     """
     if older_than_days is None or older_than_days <= 0:
         raise ValueError(f"older_than_days must be a positive number of days, not {older_than_days!r}.")
     store = _store_of(target)
     cutoff = (now if now is not None else time.time()) - older_than_days * SECONDS_PER_DAY
     report = PruneReport(cutoff)
-    report.store_runs = store.delete_before(cutoff)
+    report.store_runs = store.delete_before(cutoff, workflow)
     workspace = _workspace_of(target, store)
     uris = [resolve_uri(uri, workspace) for uri in tracking_uris] if tracking_uris else [resolve_uri(None, workspace)]
     for uri in uris:
-        _prune_mlflow(uri, cutoff, report)
+        _prune_mlflow(uri, cutoff, report, workflow)
     return report
 
 
-def _prune_mlflow(uri: str, cutoff: float, report: PruneReport) -> None:
+def apply_retention(workspace: str | os.PathLike[str]) -> list[PruneReport]:
+    """Prune each workflow of the workspace that sets ``retention_days`` (the workbench calls this on start)."""
+    from agents_core.observability.settings import mlflow_config, resolve_uri
+    from agents_core.workflow import load_workflow
+    from agents_core.workspace import list_workflows
+
+    root = Path(workspace)
+    reports = []
+    for path in list_workflows(root):
+        try:
+            loaded = load_workflow(path)
+        except Exception:  # an invalid file keeps its runs; the Editor shows why it is invalid
+            continue
+        section = mlflow_config(loaded)
+        if section is None or not section.retention_days:
+            continue
+        uris = [resolve_uri(section.tracking_uri, root)]
+        reports.append(prune(root, section.retention_days, tracking_uris=uris, workflow=loaded.flow.name))
+    return reports
+
+
+def _prune_mlflow(uri: str, cutoff: float, report: PruneReport, workflow: str | None = None) -> None:
     from agents_core.observability.probe import unreachable
 
     if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
@@ -101,13 +123,18 @@ def _prune_mlflow(uri: str, cutoff: float, report: PruneReport) -> None:
     client = client_for(uri)
     cutoff_ms = int(cutoff * 1000)
     store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    only = f" and tags.workflow_name = '{_quoted(workflow)}'" if workflow is not None else ""
     for experiment in client.search_experiments():
         runs = client.search_runs(
-            [experiment.experiment_id], filter_string=f"attributes.start_time < {cutoff_ms}", max_results=50_000
+            [experiment.experiment_id],
+            filter_string=f"attributes.start_time < {cutoff_ms}{only}",
+            max_results=50_000,
         )
+        deleted_ids: set[str] = set()
         for run in runs:
             if TAG_RUN_ID not in run.data.tags:
                 continue  # not ours: left alone
+            deleted_ids.add(run.data.tags[TAG_RUN_ID])
             run_id = run.info.run_id
             client.delete_run(run_id)
             if hasattr(store, "_hard_delete_run"):
@@ -118,11 +145,39 @@ def _prune_mlflow(uri: str, cutoff: float, report: PruneReport) -> None:
             _remove_artifacts(run.info.artifact_uri)
             report.mlflow_runs.append(run_id)
         try:
-            report.mlflow_traces += int(
-                client.delete_traces(experiment.experiment_id, max_timestamp_millis=cutoff_ms) or 0
-            )
+            report.mlflow_traces += _prune_traces(client, experiment.experiment_id, cutoff_ms, deleted_ids, workflow)
         except Exception as exc:
             report.notes.append(f"traces of experiment {experiment.name!r} were not pruned: {exc}")
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _prune_traces(client: Any, experiment_id: str, cutoff_ms: int, run_ids: set[str], workflow: str | None) -> int:
+    """Our traces from before the cut (of the deleted runs, when pruning one workflow)."""
+    from agents_core.observability.mirror import TAG_RUN_ID
+
+    ids = []
+    token = None
+    while True:
+        page = client.search_traces(
+            locations=[experiment_id],
+            filter_string=f"trace.timestamp_ms < {cutoff_ms}",
+            max_results=500,
+            page_token=token,
+            include_spans=False,
+        )
+        for trace in page:
+            ours = trace.info.tags.get(TAG_RUN_ID)
+            if ours and (workflow is None or ours in run_ids):
+                ids.append(trace.info.trace_id)
+        token = page.token
+        if not token:
+            break
+    for start in range(0, len(ids), 100):
+        client.delete_traces(experiment_id, trace_ids=ids[start : start + 100])
+    return len(ids)
 
 
 def _remove_artifacts(artifact_uri: str | None) -> None:

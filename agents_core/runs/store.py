@@ -193,10 +193,11 @@ class RunStore(ABC):
     def has_checkpoint(self, run_id: str) -> bool: ...
 
     @abstractmethod
-    def delete_before(self, ts: float) -> list[str]:
+    def delete_before(self, ts: float, workflow: str | None = None) -> list[str]:
         """Delete every run that ended (or, never started, was created) before ``ts`` (UNIX seconds).
 
-        Its row, its events and its checkpoints go; an active run is never deleted. Returns the ids deleted.
+        Only ``workflow``'s runs when it is given. Its row, its events and its checkpoints
+        go; an active run is never deleted. Returns the ids deleted.
         """
 
     @abstractmethod
@@ -492,14 +493,17 @@ class SqliteRunStore(RunStore):
             ).fetchall()
         return [self._info(row) for row in rows]
 
-    def delete_before(self, ts: float) -> list[str]:
+    def delete_before(self, ts: float, workflow: str | None = None) -> list[str]:
         marks = ", ".join("?" for _ in ACTIVE_STATUSES)
+        only = " AND workflow_name = ?" if workflow is not None else ""
+        params = (ts, *ACTIVE_STATUSES) + ((workflow,) if workflow is not None else ())
         with self._transaction() as db:
             ids = [
                 row[0]
                 for row in db.execute(
-                    f"SELECT run_id FROM runs WHERE COALESCE(finished_at, created_at) < ? AND status NOT IN ({marks})",
-                    (ts, *ACTIVE_STATUSES),
+                    "SELECT run_id FROM runs WHERE COALESCE(finished_at, created_at) < ? "
+                    f"AND status NOT IN ({marks}){only}",
+                    params,
                 )
             ]
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -227,3 +227,12 @@ def test_delete_before_removes_ended_runs_with_their_events_and_keeps_the_rest(s
     with pytest.raises(RunNotFound):
         store.get("old")
     assert store.delete_before(cut) == []
+
+
+def test_delete_before_can_keep_to_one_workflow(store):
+    import time as _time
+
+    _add(store, "a1", name="a", status="success")
+    _add(store, "b1", name="b", status="success")
+    assert store.delete_before(_time.time() + 1, workflow="a") == ["a1"]
+    assert [r.run_id for r in store.list()] == ["b1"]
