@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from agents_core.observability.settings import resolve_uri
+from agents_core.runs.store import STORE_DIR
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class PruneReport:
 
 
 def _store_of(target: Any) -> Any:
-    from agents_core.runs.store import STORE_DIR, STORE_FILE, RunStore, default_store_path, open_store
+    from agents_core.runs.store import STORE_FILE, RunStore, default_store_path, open_store
 
     if isinstance(target, RunStore):
         return target
@@ -48,12 +49,15 @@ def _store_of(target: Any) -> Any:
     path = Path(target) if target is not None else default_store_path()
     if path.is_dir():  # a workspace folder: its own store, whatever $AGENTS_RUN_STORE says
         path = path / STORE_DIR / STORE_FILE
-    return open_store(path)
+    return open_store(path) if path.exists() else path  # pruning never creates a store
 
 
 def _workspace_of(target: Any, store: Any) -> Path:
     if target is not None and not hasattr(target, "store") and Path(str(target)).is_dir():
         return Path(str(target))
+    if isinstance(store, Path):
+        parent = store.parent
+        return parent.parent if parent.name == STORE_DIR else parent
     from agents_core.runs.service import _workspace_of as of_store
 
     return of_store(store)
@@ -78,7 +82,8 @@ def prune(
     store = _store_of(target)
     cutoff = (now if now is not None else time.time()) - older_than_days * SECONDS_PER_DAY
     report = PruneReport(cutoff)
-    report.store_runs = store.delete_before(cutoff, workflow)
+    if not isinstance(store, Path):
+        report.store_runs = store.delete_before(cutoff, workflow)
     workspace = _workspace_of(target, store)
     uris = [resolve_uri(uri, workspace) for uri in tracking_uris] if tracking_uris else [resolve_uri(None, workspace)]
     for uri in uris:

@@ -62,6 +62,7 @@ def test_prune_refuses_a_non_positive_age(tmp_path):
 def test_prune_without_an_mlflow_store_does_not_create_one(tmp_path):
     report = prune(tmp_path, 30)
     assert report.store_runs == [] and not (tmp_path / "mlflow.db").exists()
+    assert not (tmp_path / ".configurable-agents").exists()  # nor a run store
 
 
 def test_apply_retention_prunes_only_the_workflows_that_ask_for_it(script, tmp_path, mlflow_db_template, monkeypatch):
