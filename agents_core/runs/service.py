@@ -169,8 +169,12 @@ class RunService:
         from agents_core.observability.settings import tracking_enabled_in
 
         wanted = tracking if tracking is not None else (self.tracking or tracking_enabled_in(prepared.workflow))
-        if wanted:
+        if not wanted:
+            return
+        try:
             self.tracker.track(run_id, prepared)
+        except Exception as exc:  # the run is claimed already: it must start, tracked or not
+            log.warning("run %s goes on untracked: MLflow tracking could not be set up: %s", run_id, exc)
 
     def flush_tracking(self, timeout: float | None = 30.0) -> bool:
         """Wait until the MLflow mirror of every ended run is written; False on timeout."""
