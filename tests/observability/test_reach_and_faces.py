@@ -106,3 +106,20 @@ def test_settings_resolve_relative_stores_into_the_workspace(tmp_path: Path):
     assert resolve_uri("http://127.0.0.1:5000", ws) == "http://127.0.0.1:5000"
     assert artifact_location_for(f"sqlite:///{ws}/mlflow.db", "my exp") == (ws / "mlartifacts" / "my_exp").as_uri()
     assert artifact_location_for("http://127.0.0.1:5000", "x") is None
+
+
+def test_a_tracking_set_up_that_fails_leaves_the_run_to_go_on(script, tmp_path, monkeypatch, caplog):
+    from agents_core.observability import mirror
+
+    def broken(prepared):
+        raise RuntimeError("no context")
+
+    monkeypatch.setattr(mirror.RunContext, "from_prepared", staticmethod(broken))
+    service = RunService(tmp_path / "runs.sqlite")
+    try:
+        with caplog.at_level(logging.WARNING):
+            result = service.start(flow(), {"topic": "x"}, tracking=True).wait(60)
+    finally:
+        service.shutdown()
+    assert result.ok and service.get(result.run_id).status == "success"
+    assert any("goes on untracked" in r.getMessage() for r in caplog.records)
