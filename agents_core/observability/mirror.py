@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections import defaultdict, deque
@@ -53,6 +54,8 @@ def client_for(uri: str) -> Any:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with sqlite3.connect(path) as db:
                     db.execute("PRAGMA journal_mode=WAL")
+            if uri.startswith("file:"):  # asked for by name: MLflow 3 refuses its deprecated file store otherwise
+                os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
             from mlflow import MlflowClient
 
             client = _clients[uri] = MlflowClient(tracking_uri=uri)

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # MLflow's HTTP client retries a failing server for minutes by default; a mirror should give up sooner.
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+# MLflow prints "View run … at: http://…" on stdout when a remote run ends; stdout belongs to the face (run --json).
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 class MlflowTracker:

@@ -276,3 +276,15 @@ def test_timing_of_flush_is_bounded(service, tracking_ws):
     started = time.monotonic()
     service.flush_tracking(0)
     assert time.monotonic() - started < 5  # a hang guard, not a speed figure
+
+
+def test_a_file_store_uri_works_too(service, tracking_ws):
+    from mlflow import MlflowClient
+
+    settings = {"enabled": True, "tracking_uri": "file:mlruns-file", "experiment_name": "on-files"}
+    result = _run(service, flow(mlflow=settings))
+    uri = (tracking_ws / "mlruns-file").resolve().as_uri()  # relative to the workspace
+    mlf = MlflowClient(uri)
+    exp = mlf.get_experiment_by_name("on-files")
+    found = mlf.search_runs([exp.experiment_id], filter_string=f"tags.`configurable_agents.run_id` = '{result.run_id}'")
+    assert len(found) == 3 and not service.tracker.warnings
