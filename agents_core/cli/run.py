@@ -9,6 +9,7 @@ exits 130 (143 for SIGTERM); the checkpoint of the last finished node stays.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -66,6 +67,7 @@ def run(
     from agents_core.errors import InputError
     from agents_core.runs import default_service
 
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow's set-up chatter stays out of the progress
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     handle = None
     try:
