@@ -58,6 +58,9 @@ def client_for(uri: str) -> Any:
                 os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
             from mlflow import MlflowClient
 
+            from agents_core.observability.writer import register_exit_flush
+
+            register_exit_flush()
             client = _clients[uri] = MlflowClient(tracking_uri=uri)
         return client
 

@@ -74,4 +74,14 @@ def _flush_all_at_exit() -> None:
             )
 
 
+def register_exit_flush() -> None:
+    """(Re-)register the exit flush so it runs before MLflow's own exit hooks (``atexit`` runs last-in first-out).
+
+    Called once MLflow is imported: our pending writes (traces included) must reach
+    MLflow while its trace exporter still runs.
+    """
+    atexit.unregister(_flush_all_at_exit)
+    atexit.register(_flush_all_at_exit)
+
+
 atexit.register(_flush_all_at_exit)
