@@ -455,3 +455,6 @@ class RunMirror:
             end_time_ns=ns(event.at),
         )
         mlflow.flush_trace_async_logging()
+        from agents_core.observability.writer import register_exit_flush
+
+        register_exit_flush()  # MLflow's trace queue registers its exit hook on first use; ours must run first
