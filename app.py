@@ -27,11 +27,23 @@ def _status(root: str, path: str, mtime: float, keys_set: tuple[bool, ...]) -> W
     return workflow_status(Path(root), Path(path))
 
 
+@st.cache_resource(show_spinner=False)
+def _apply_retention(root: str) -> None:
+    """Once per workbench process and workspace: delete runs past each workflow's ``retention_days``."""
+    from agents_core.observability.retention import apply_retention
+
+    try:
+        apply_retention(root)
+    except Exception as exc:  # retention must never keep the workbench from starting
+        st.warning(f"Old runs were not pruned: {exc}")
+
+
 setup_page("Home")
 st.title("Configurable Agents")
 st.caption("LLM agent workflows written in YAML: validate, run, track and deploy them.")
 
 workspace = current_workspace()
+_apply_retention(str(workspace.root))
 st.markdown(f"**Workspace:** `{workspace.root}`")
 
 st.subheader("Workflows")

@@ -9,6 +9,7 @@ exits 130 (143 for SIGTERM); the checkpoint of the last finished node stays.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -60,6 +61,14 @@ def run(
             "a higher budget to continue a run the old one stopped.",
         ),
     ] = None,
+    mlflow: Annotated[
+        bool | None,
+        typer.Option(
+            "--mlflow/--no-mlflow",
+            help="Record the run in MLflow (default: as the file's config.observability.mlflow.enabled says).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a workflow with live per-node progress (or resume a failed run). Ctrl+C cancels it."""
     from agents_core.cli.run_progress import collect_inputs, print_result
@@ -67,20 +76,24 @@ def run(
     from agents_core.errors import InputError
     from agents_core.runs import default_service
 
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow's set-up chatter stays out of the progress
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     handle = None
     try:
         try:
             service = default_service()
             if resume:
-                handle = service.resume(resume, max_cost_usd=max_cost_usd)
+                handle = service.resume(resume, max_cost_usd=max_cost_usd, tracking=mlflow)
             else:
                 if file is None:
                     raise InputError("give a workflow FILE to run (or --resume RUN_ID).", "")
                 report = validated(file)
                 values = collect_inputs(report.workflow, inputs or [], input_file)
-                handle = service.start(file, values, provider=provider, model=model, max_cost_usd=max_cost_usd)
+                handle = service.start(
+                    file, values, provider=provider, model=model, max_cost_usd=max_cost_usd, tracking=mlflow
+                )
             result = print_result(handle.events(), as_json=as_json)
+            _flush_tracking(service)
         except KeyboardInterrupt as interrupt:
             _cancelled(handle, interrupt, as_json=as_json)
         except Exception as exc:
@@ -91,6 +104,14 @@ def run(
         _cancel_message(result.run_id)
         raise typer.Exit(130)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_RUN_FAILED)
+
+
+def _flush_tracking(service: Any) -> None:
+    """Wait (bounded) for the run's MLflow mirror, so the command ends with its tracking written."""
+    from agents_core.observability.writer import EXIT_FLUSH_SECONDS
+
+    if not service.flush_tracking(EXIT_FLUSH_SECONDS):
+        sys.stderr.write("warning: MLflow tracking is still being written; it continues while the process exits.\n")
 
 
 def _cancel_message(run_id: str) -> None:

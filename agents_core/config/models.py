@@ -199,17 +199,21 @@ class MLflowSettings(_Model):
         default=None, description="Run name template: may use {flow.name}, {timestamp} and {state.field}."
     )
     log_artifacts: bool = Field(default=True, description="Log inputs.json, outputs.json and error.txt.")
-    log_prompts: bool = Field(default=True, description="Log each node's prompt.txt and response.txt.")
+    log_prompts: bool = Field(
+        default=True, description="Log prompts and responses (at `artifact_level: full`); false keeps them out."
+    )
     retention_days: int | None = Field(default=None, gt=0, description="Delete runs older than this many days.")
     redact_pii: bool = Field(
-        default=False, description="Mask e-mails, phone and card numbers and API-key-like strings in logs."
+        default=False,
+        description="Mask e-mails, phone and card numbers, IBANs and API-key-like strings in all that goes to MLflow.",
     )
     async_logging: bool = Field(
         default=True, description="Log to MLflow in the background so tracking never slows a run (seed key)."
     )
     artifact_level: Literal["minimal", "standard", "full"] = Field(
         default="standard",
-        description="How much is logged as artifacts: `minimal`, `standard` or `full` (seed key).",
+        description="`minimal` (cost summary), `standard` (plus per-node records and the trace) or `full` "
+        "(plus prompts and responses) (seed key).",
     )
 
 

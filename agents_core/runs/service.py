@@ -132,8 +132,15 @@ class RunService:
         *,
         observers: Iterable[Observer | Callable[[RunEvent], None]] = (),
         executor: InProcessExecutor | None = None,
+        tracking: bool = False,
+        tracking_uri: str | None = None,
+        workspace: str | os.PathLike[str] | None = None,
     ) -> None:
         self.store = open_store(store)
+        self.tracking = tracking  # every run mirrored to MLflow (a server with MLFLOW_TRACKING_URI)
+        self.tracking_uri = tracking_uri
+        self.workspace = Path(workspace) if workspace else _workspace_of(self.store)
+        self._tracker: Any = None
         self.observers: list[Any] = [o if hasattr(o, "on_event") else _CallableObserver(o) for o in observers]
         self.executor = executor or InProcessExecutor()
         self.owner = current_owner()
@@ -141,6 +148,45 @@ class RunService:
         self._lock = threading.Lock()
         self._observer_failed: set[int] = set()
         self.reap()
+
+    def add_observer(self, observer: Observer | Callable[[RunEvent], None]) -> None:
+        """Hear every event of the runs started from now on."""
+        self.observers.append(observer if hasattr(observer, "on_event") else _CallableObserver(observer))
+
+    # -- tracking ---------------------------------------------------------------------------
+    @property
+    def tracker(self) -> Any:
+        """The MLflow tracking observer, attached on first use (MLflow itself is imported only when writing)."""
+        with self._lock:
+            if self._tracker is None:
+                from agents_core.observability.tracker import MlflowTracker
+
+                self._tracker = MlflowTracker(self.workspace, tracking_uri=self.tracking_uri)
+                self.observers.append(self._tracker)
+            return self._tracker
+
+    def _track(self, run_id: str, prepared: Any, tracking: bool | None) -> None:
+        """Mirror the run into MLflow when asked (``tracking``), when the service tracks all, or the file says so."""
+        from agents_core.observability.settings import tracking_enabled_in
+
+        wanted = tracking if tracking is not None else (self.tracking or tracking_enabled_in(prepared.workflow))
+        if not wanted:
+            return
+        try:
+            self.tracker.track(run_id, prepared)
+        except Exception as exc:  # the run is claimed already: it must start, tracked or not
+            log.warning("run %s goes on untracked: MLflow tracking could not be set up: %s", run_id, exc)
+
+    def flush_tracking(self, timeout: float | None = 30.0) -> bool:
+        """Wait until the MLflow mirror of every ended run is written; False on timeout."""
+        if self._tracker is None:
+            return True
+        ended = set()
+        for run_id in self._tracker.open_runs():
+            with contextlib.suppress(Exception):
+                if self.store.get(run_id).status in TERMINAL_STATUSES:
+                    ended.add(run_id)
+        return self._tracker.flush(timeout, runs=ended)
 
     # -- starting ---------------------------------------------------------------------------
     def start(
@@ -154,9 +200,12 @@ class RunService:
         inputs_as_text: bool = False,
         fallback_to_local: bool = True,
         max_cost_usd: float | None = None,
+        tracking: bool | None = None,
     ) -> RunHandle:
         """Check and start a run; it goes on in the service's task whether or not anyone reads it.
 
+        ``tracking`` mirrors it into MLflow (``True``), or not (``False``); ``None``
+        follows the service and the workflow's ``config.observability.mlflow.enabled``.
         Raises before the run exists: ``ValidationFailed``, ``InputError``,
         ``ProviderError``, ``BudgetUnenforceable`` (a budget on an unpriced model),
         ``MonthlyBudgetReached``, and ``RunConflict`` for a ``run_id`` already used.
@@ -185,13 +234,14 @@ class RunService:
             ) from None
         if not self.store.claim(run_id, self.owner, (QUEUED,)):
             raise RunConflict(f"run {run_id!r} was claimed by another process.", "Start a new run.")
+        self._track(run_id, prepared, tracking)
         return self._launch(run_id, prepared, resumed=False)
 
     async def astart(self, workflow: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> RunHandle:
         """:meth:`start` for async code (the checks build models, so they run in a thread)."""
         return await asyncio.to_thread(self.start, workflow, inputs, **options)
 
-    def resume(self, run_id: str, *, max_cost_usd: float | None = None) -> RunHandle:
+    def resume(self, run_id: str, *, max_cost_usd: float | None = None, tracking: bool | None = None) -> RunHandle:
         """Continue a failed, cancelled or interrupted run from its last checkpoint.
 
         Refused (``RunConflict``) when the run succeeded or a live owner runs it;
@@ -227,6 +277,7 @@ class RunService:
                 f"run {run_id!r} was just claimed by {owner} (status {now.status}).",
                 "Only one resume runs; follow that one instead.",
             )
+        self._track(run_id, prepared, tracking)
         return self._launch(run_id, prepared, resumed=True)
 
     async def aresume(self, run_id: str, **options: Any) -> RunHandle:
@@ -534,6 +585,15 @@ class RunService:
 def category(error: BaseException) -> str:
     """Re-exported for faces that only import the service."""
     return category_of(error)
+
+
+def _workspace_of(store: RunStore) -> Path:
+    """The workspace a store belongs to (``<ws>/.configurable-agents/runs.sqlite``), else the store's folder."""
+    path = getattr(store, "path", None)
+    if path is None:
+        return Path(os.environ.get("AGENTS_WORKSPACE") or os.getcwd())
+    parent = Path(path).parent
+    return parent.parent if parent.name == ".configurable-agents" else parent
 
 
 _DEFAULTS: dict[Path, RunService] = {}

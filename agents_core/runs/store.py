@@ -224,6 +224,14 @@ class RunStore(ABC):
     def has_checkpoint(self, run_id: str) -> bool: ...
 
     @abstractmethod
+    def delete_before(self, ts: float, workflow: str | None = None) -> list[str]:
+        """Delete every run that ended (or, never started, was created) before ``ts`` (UNIX seconds).
+
+        Only ``workflow``'s runs when it is given. Its row, its events and its checkpoints
+        go; an active run is never deleted. Returns the ids deleted.
+        """
+
+    @abstractmethod
     def checkpointer(self) -> Any:
         """An async context manager giving a LangGraph checkpoint saver on this store."""
 
@@ -611,6 +619,22 @@ class SqliteRunStore(RunStore):
                 (*params, -1 if limit is None else limit),
             ).fetchall()
         return [self._info(row) for row in rows]
+
+    def delete_before(self, ts: float, workflow: str | None = None) -> list[str]:
+        marks = ", ".join("?" for _ in ACTIVE_STATUSES)
+        only = " AND workflow_name = ?" if workflow is not None else ""
+        params = (ts, *ACTIVE_STATUSES) + ((workflow,) if workflow is not None else ())
+        with self._lock:
+            ids = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT run_id FROM runs WHERE COALESCE(finished_at, created_at) < ? "
+                    f"AND status NOT IN ({marks}){only}",
+                    params,
+                )
+            ]
+        self.delete_runs(ids)
+        return ids
 
     def spend(self, workflow: str | None = None, since: float | None = None, until: float | None = None) -> float:
         where, params = ["cost_usd IS NOT NULL"], []

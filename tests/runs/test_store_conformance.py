@@ -245,3 +245,32 @@ def test_spend_sums_priced_runs_by_workflow_and_creation_time(store):
     assert store.spend(since=runs["r4"].created_at + 3600) == 0.0
     for workflow, start, end in [(None, None, None), ("a", since, None), (None, None, runs["r3"].created_at)]:
         assert store.spend(workflow, start, end) == pytest.approx(RunStore.spend(store, workflow, start, end))
+
+
+def test_delete_before_removes_ended_runs_with_their_events_and_keeps_the_rest(store):
+    import time as _time
+
+    for run_id, status in [("old", "success"), ("old-failed", "failed"), ("active", "running")]:
+        _add(store, run_id, status=status)
+    store.append_event("old", 1, "run_started", "2026-01-01T00:00:00+00:00", {"kind": "run_started"})
+    store.finish("old", "success")
+    store.finish("old-failed", "failed", {"node": None, "type": "E", "message": "m", "hint": "", "category": "c"})
+    cut = _time.time() + 0.001
+    _time.sleep(0.01)
+    _add(store, "new", status="queued")
+    store.finish("new", "success")
+    assert sorted(store.delete_before(cut)) == ["old", "old-failed"]
+    assert sorted(r.run_id for r in store.list()) == ["active", "new"]
+    assert store.events("old") == []
+    with pytest.raises(RunNotFound):
+        store.get("old")
+    assert store.delete_before(cut) == []
+
+
+def test_delete_before_can_keep_to_one_workflow(store):
+    import time as _time
+
+    _add(store, "a1", name="a", status="success")
+    _add(store, "b1", name="b", status="success")
+    assert store.delete_before(_time.time() + 1, workflow="a") == ["a1"]
+    assert [r.run_id for r in store.list()] == ["b1"]
