@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -188,14 +187,6 @@ def test_server_style_service_tracks_every_run_to_its_uri(tracking_ws, script, t
     assert parent.data.params["workflow_name"] == "served"
 
 
-@dataclass
-class PricedRecord(NodeRecord):
-    """A node record with the cost fields of the shared contract (the ``cost`` branch adds them to NodeRecord)."""
-
-    cost_usd: float | None = None
-    price_source: str | None = None
-
-
 def _feed(ws: Path, experiment: str, records: list[NodeRecord]) -> str:
     """Events of a finished two-node run, fed to a mirror as the run service would (times explicit)."""
     settings = resolve_settings(None, ws)
@@ -213,8 +204,8 @@ def _feed(ws: Path, experiment: str, records: list[NodeRecord]) -> str:
     return run_id
 
 
-def _priced(node: str, cost: float | None, source: str | None) -> PricedRecord:
-    return PricedRecord(
+def _priced(node: str, cost: float | None, source: str | None) -> NodeRecord:
+    return NodeRecord(
         node, "success", 500.0, 1000, 200, 0, "google", "gemini-2.5-flash", cost_usd=cost, price_source=source
     )
 
