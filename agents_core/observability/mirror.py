@@ -15,6 +15,8 @@ import os
 import sqlite3
 import threading
 from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -86,6 +88,29 @@ def experiment_id(settings: TrackingSettings) -> str:
     with _client_lock:
         _experiments[key] = exp
     return exp
+
+
+@contextmanager
+def tracing_to(uri: str) -> Iterator[None]:
+    """MLflow's tracing writes to the process's global tracking URI: point it at ``uri``, then put it back.
+
+    ``mlflow.set_tracking_uri`` also sets ``$MLFLOW_TRACKING_URI``; the variable is
+    restored exactly, so one run's store never becomes the next run's default.
+    """
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    previous = utils._tracking_uri
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+        if env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = env
 
 
 @dataclass
@@ -371,14 +396,20 @@ class RunMirror:
 
     def _trace(self, event: RunFinished) -> None:
         """One trace: the workflow's root span, a span per node visit, an LLM span per model call."""
+        started = self.started or event.at
+        prompts = self.settings.prompts_logged
+        with tracing_to(self.settings.tracking_uri):
+            self._spans(event, started, prompts)
+        from agents_core.observability.writer import register_exit_flush
+
+        register_exit_flush()  # MLflow's trace queue registers its exit hook on first use; ours must run first
+
+    def _spans(self, event: RunFinished, started: datetime, prompts: bool) -> None:
         import mlflow
         from mlflow.entities import SpanStatusCode, SpanType
         from mlflow.tracing.constant import SpanAttributeKey, TraceMetadataKey
 
         result = event.result
-        started = self.started or event.at
-        prompts = self.settings.prompts_logged
-        mlflow.set_tracking_uri(self.settings.tracking_uri)
         root = mlflow.start_span_no_context(
             self.context.workflow_name,
             span_type=SpanType.CHAIN,
@@ -454,7 +485,4 @@ class RunMirror:
             status=SpanStatusCode.OK if result.ok else SpanStatusCode.ERROR,
             end_time_ns=ns(event.at),
         )
-        mlflow.flush_trace_async_logging()
-        from agents_core.observability.writer import register_exit_flush
-
-        register_exit_flush()  # MLflow's trace queue registers its exit hook on first use; ours must run first
+        mlflow.flush_trace_async_logging()  # written before the tracking URI is put back

@@ -47,10 +47,7 @@ def test_prune_deletes_old_runs_from_store_and_mlflow(script, tmp_path, mlflow_d
     from urllib.parse import urlparse
 
     assert not any(Path(urlparse(uri).path).exists() for uri in old_artifacts)
-    import mlflow
-
-    mlflow.set_tracking_uri(f"sqlite:///{ws}/mlflow.db")
-    traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list")
+    traces = mlf.search_traces(locations=[exp.experiment_id])
     assert [t.info.tags["configurable_agents.run_id"] for t in traces] == [new.run_id]
 
 

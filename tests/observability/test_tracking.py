@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +26,8 @@ def _run(service, workflow, inputs=None, **options):
 
 
 def _traces(ws: Path, experiment: str, run_id: str):
-    import mlflow
-
-    mlflow.set_tracking_uri(f"sqlite:///{ws}/mlflow.db")
     exp = client(ws).get_experiment_by_name(experiment)
-    traces = mlflow.search_traces(locations=[exp.experiment_id], return_type="list")
+    traces = client(ws).search_traces(locations=[exp.experiment_id], max_results=500)
     return [t for t in traces if t.info.tags.get("configurable_agents.run_id") == run_id]
 
 
@@ -279,3 +277,4 @@ def test_a_file_store_uri_works_too(service, tracking_ws):
     exp = mlf.get_experiment_by_name("on-files")
     found = mlf.search_runs([exp.experiment_id], filter_string=f"tags.`configurable_agents.run_id` = '{result.run_id}'")
     assert len(found) == 3 and not service.tracker.warnings
+    assert "MLFLOW_TRACKING_URI" not in os.environ  # one run's store never becomes the next run's default
