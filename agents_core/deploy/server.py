@@ -517,7 +517,12 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
     loaded = _load_workflow(workflow)
     if service is None:
         store = settings.run_store or default_store_path()
-        service = RunService(store, executor=BoundedExecutor(settings.max_concurrent))
+        service = RunService(
+            store,
+            executor=BoundedExecutor(settings.max_concurrent),
+            tracking=bool(settings.mlflow_tracking_uri),  # a server with MLFLOW_TRACKING_URI tracks every run
+            tracking_uri=settings.mlflow_tracking_uri,
+        )
     book = JobBook(_book_path(service, settings))
     server = JobServer(loaded, service, settings, book)
     Input = input_model(loaded)

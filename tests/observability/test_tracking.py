@@ -185,6 +185,24 @@ def test_server_style_service_tracks_every_run_to_its_uri(tracking_ws, script, t
     assert parent.data.params["workflow_name"] == "served"
 
 
+def test_a_server_with_mlflow_tracking_uri_tracks_every_run(tracking_ws, script, tmp_path):
+    """``MLFLOW_TRACKING_URI`` in a server's settings: each POST /run is mirrored into that store."""
+    from fastapi.testclient import TestClient
+
+    from agents_core.deploy import ServerSettings, create_app
+
+    uri = f"sqlite:///{tracking_ws}/mlflow.db"
+    settings = ServerSettings(mlflow_tracking_uri=uri, run_store=str(tmp_path / "runs.sqlite"), sync_timeout=30)
+    app = create_app(flow("posted"), settings=settings)
+    with TestClient(app) as http:
+        reply = http.post("/run", json={"topic": "cats"})
+        assert reply.status_code == 200, reply.text
+        run_id = reply.json()["run_id"]
+        assert app.state.server.service.flush_tracking(60)
+    parent, children = runs_of(tracking_ws, "configurable_agents", run_id)
+    assert parent.data.params["workflow_name"] == "posted" and len(children) == 2
+
+
 def _feed(ws: Path, experiment: str, records: list[NodeRecord]) -> str:
     """Events of a finished two-node run, fed to a mirror as the run service would (times explicit)."""
     settings = resolve_settings(None, ws)
