@@ -148,7 +148,7 @@ def runs_frame(runs: Sequence[RunInfo], sort: str = "Started", descending: bool 
                 "run_id": info.run_id,
                 "workflow": info.workflow_name,
                 "status": info.status,
-                "started": datetime.fromtimestamp(info.started_at or info.created_at, UTC),
+                "started": datetime.fromtimestamp(info.started_at or info.created_at, UTC).replace(tzinfo=None),  # UTC
                 "duration": duration_text(seconds * 1000) if seconds is not None else "",
                 "duration_s": seconds,
                 "models": ", ".join(models_of(info)),
@@ -170,7 +170,7 @@ def runs_frame(runs: Sequence[RunInfo], sort: str = "Started", descending: bool 
 def csv_text(data: pd.DataFrame) -> str:
     """The shown runs as CSV: the table's columns plus ``cost_usd`` as a number (empty when unpriced)."""
     out = data[[*TABLE_COLUMNS, "cost_usd"]].copy()
-    out["started"] = out["started"].map(lambda t: t.isoformat(timespec="seconds"))
+    out["started"] = out["started"].map(lambda t: t.isoformat(timespec="seconds") + "Z")
     return out.to_csv(index=False, lineterminator="\n")
 
 
