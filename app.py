@@ -12,11 +12,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from agents_core.llm.pricing import format_usd
 from agents_core.providers_status import readiness
 from agents_core.text import count
 from agents_core.workspace import WorkflowStatus, workflow_status
 from workbench.page import current_workspace, markdown_escape, setup_page
 from workbench.run_view import existing_service, runs_table
+from workbench.spend import spend_summary
 
 KEY_VARIABLES = ("GOOGLE_API_KEY", "OPENAI_API_KEY", "SERPER_API_KEY")
 
@@ -72,6 +74,12 @@ if not runs:
 else:
     st.markdown(runs_table(runs))
     st.page_link("pages/2_Run.py", label="Open a run on the Run page", icon=":material/play_arrow:")
+    spend = spend_summary(service)
+    week, month = st.columns(2)
+    week.metric("Spend this week", format_usd(spend.week_usd), help="Runs created since Monday 00:00 UTC.")
+    month.metric("Spend this month", format_usd(spend.month_usd), help="Runs created since the 1st, 00:00 UTC.")
+    if spend.unpriced_runs:
+        st.caption(f"Not counted: {count(spend.unpriced_runs, 'unpriced run')} (a model no price source knows).")
 
 st.subheader("Providers and tools")
 table = ["| Name | Kind | Ready | Details |", "|---|---|---|---|"]

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from agents_core.errors import AgentsError
+from agents_core.runs import RunService
 from agents_core.text import count
 from workbench import run_form
 from workbench.page import current_workspace, markdown_escape, setup_page
@@ -28,6 +29,7 @@ from workbench.run_view import (
     refusal_text,
     row_text,
     run_label,
+    running_total_text,
     runs_table,
     stopped_text,
     summary_text,
@@ -81,6 +83,10 @@ def show(run_id: str, *, active: bool = False, new: bool = False) -> None:
         st.session_state[OPEN_CHOICE] = None
 
 
+def tracking_key(name: str) -> str:
+    return f"run_tracking:{name}"
+
+
 def start_run(name: str, fields: list[FormField]) -> None:
     """The Run button's callback: before the script reruns, so the page redraws with the run going."""
     values = {f.name: st.session_state.get(field_key(name, f)) for f in fields}
@@ -88,7 +94,10 @@ def start_run(name: str, fields: list[FormField]) -> None:
     if errors:
         st.session_state[FORM_ERRORS] = errors
         return
-    options = run_form.overrides(st.session_state.get("run_provider"), st.session_state.get("run_model"))
+    options: dict[str, Any] = run_form.overrides(
+        st.session_state.get("run_provider"), st.session_state.get("run_model")
+    )
+    options |= run_form.tracking_option(service().start, st.session_state.get(tracking_key(name)))
     try:
         handle = service().start(str(workspace.root / name), inputs, **options)
     except AgentsError as exc:  # found before the first node: shown, never a traceback
@@ -166,6 +175,8 @@ def run_panel(run_id: str, live: bool) -> None:
                 st.code(row.prompt or "", language=None, wrap_lines=True)
                 st.code(row.response or "(no reply)", language=None, wrap_lines=True)
     if view.active:
+        if any(row.status != "running" for row in view.rows):
+            st.caption(running_total_text(view))
         st.button("Cancel", key=f"run_cancel:{view.key}", on_click=lambda: service().cancel(run_id))
         return
     if live:  # it just ended: redraw the whole page, so the Run button comes back
@@ -210,7 +221,17 @@ else:
         left, right = st.columns(2)
         left.selectbox("Provider", run_form.provider_options(), key="run_provider")
         right.text_input("Model", placeholder="as configured", key="run_model")
-        # (run options such as MLflow tracking go here, next to provider and model)
+        can_track = run_form.tracking_supported(RunService.start)  # the class: looking creates no store
+        st.toggle(
+            "Track in MLflow",
+            value=run_form.tracking_default(report.workflow),
+            key=tracking_key(name),
+            disabled=not can_track,
+            help="Mirror this run into the workspace's MLflow store (see it on the Runs & Costs page). "
+            "The default is the file's config.observability.mlflow.enabled."
+            if can_track
+            else "MLflow tracking is not installed in this build.",
+        )
         st.form_submit_button(
             "Run",
             type="primary",

@@ -18,6 +18,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("app.py", "Home", ":material/home:"),
     ("pages/1_Editor.py", "Editor", ":material/edit_note:"),
     ("pages/2_Run.py", "Run", ":material/play_arrow:"),
+    ("pages/3_Runs_and_Costs.py", "Runs & Costs", ":material/payments:"),
     ("pages/4_Deploy.py", "Deploy", ":material/rocket_launch:"),
 )
 

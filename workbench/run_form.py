@@ -11,8 +11,9 @@ so the engine's own defaults apply and the stored run holds what the user gave.
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -221,6 +222,23 @@ def overrides(provider_choice: str | None, model_text: str | None) -> dict[str, 
     provider = None if provider_choice in (None, "", AS_CONFIGURED) else provider_choice
     model = (model_text or "").strip() or None
     return {"provider": provider, "model": model}
+
+
+def tracking_default(workflow: Workflow) -> bool:
+    """The tracking toggle's default: whether the file sets ``config.observability.mlflow.enabled``."""
+    observability = getattr(workflow.config, "observability", None) if workflow.config else None
+    section = getattr(observability, "mlflow", None) if observability else None
+    return bool(section and section.enabled)
+
+
+def tracking_supported(start: Callable[..., Any]) -> bool:
+    """Whether the run service's ``start`` takes ``tracking=`` (the MLflow tracking observer is installed)."""
+    return "tracking" in inspect.signature(start).parameters
+
+
+def tracking_option(start: Callable[..., Any], on: bool | None) -> dict[str, bool]:
+    """``tracking=`` for ``start``: MLflow on or off for this run (nothing when the service cannot track)."""
+    return {"tracking": bool(on)} if on is not None and tracking_supported(start) else {}
 
 
 @lru_cache(maxsize=64)

@@ -30,6 +30,7 @@ from agents_core.engine.events import (
     RunFinished,
     RunResult,
     RunStarted,
+    total_cost,
 )
 from agents_core.errors import AgentsError
 from agents_core.llm.pricing import format_usd
@@ -288,6 +289,17 @@ def summary_text(result: RunResult) -> str:
     return (
         f"{ran} node run{'s' * (ran != 1)} · {result.total_input_tokens} in / {result.total_output_tokens} out "
         f"tokens · {format_usd(result.cost_usd)} · {duration_text(result.duration_ms)} in nodes"
+    )
+
+
+def running_total_text(view: RunView) -> str:
+    """The total so far of a run that goes on: its finished node runs, their tokens and cost."""
+    done = [row for row in view.rows if row.status != "running"]
+    tokens_in = sum(row.input_tokens for row in done)
+    tokens_out = sum(row.output_tokens for row in done)
+    return (
+        f"So far: {len(done)} node run{'s' * (len(done) != 1)} · {tokens_in} in / {tokens_out} out tokens · "
+        f"{format_usd(total_cost(done))}"
     )
 
 
