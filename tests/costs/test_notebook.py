@@ -8,7 +8,6 @@ pricing.yaml (one provider left unpriced), flushed before the notebook reads it.
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,32 +25,54 @@ NOTEBOOK = EXAMPLES_DIR / "notebooks" / "cost_report.ipynb"
 RUN_COST = 3 * (10 * 1000 + 5 * 2000) / 1e6  # 3 nodes of 10 in / 5 out tokens at PRICING_V1
 
 
+@pytest.fixture(scope="module")
+def tracked_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, list[str]]]]:
+    """alpha ×2 and beta (priced, beta in its own experiment), gamma (unpriced), tracked into the workspace's mlflow.db.
+
+    Filled once per module (MLflow's first use migrates its database, ~10 s); the tests only read it.
+    """
+    root = tmp_path_factory.mktemp("tracked-ws")
+    (root / "pricing.yaml").write_text(PRICING_V1)
+    ids: dict[str, list[str]] = {"alpha": [], "beta": [], "gamma": []}
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AGENTS_WORKSPACE", str(root))
+        env.delenv("MLFLOW_TRACKING_URI", raising=False)
+        service = RunService(SqliteRunStore(root / "runs.sqlite"))
+        try:
+            with scripted_provider(Script()), scripted_provider(Script(), name="mystery"):
+                for name, provider in (
+                    ("alpha", "scripted"),
+                    ("alpha", "scripted"),
+                    ("beta", "scripted"),
+                    ("gamma", "mystery"),
+                ):
+                    data = flow(name, provider)
+                    if name == "beta":
+                        data["config"]["observability"] = {"mlflow": {"experiment_name": "other"}}
+                    result = service.start(data, {"topic": "cats"}, tracking=True).wait(timeout=60)
+                    assert result.ok, result.error
+                    ids[name].append(result.run_id)
+        finally:
+            service.shutdown(timeout=10)
+            assert service.flush_tracking(120)
+    yield root, ids
+
+
 @pytest.fixture
-def tracked(run_store: Path, isolated_workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list]]:
-    """alpha ×2 and beta (priced, beta in its own experiment), gamma (unpriced), all tracked into the workspace's mlflow.db."""
+def tracked(
+    tracked_workspace: tuple[Path, dict[str, list[str]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, list[str]]:
+    """The notebook's environment: the tracked workspace, and a run store that does not exist.
+
+    With no run store to read, every figure the notebook shows can only have come from MLflow.
+    """
+    root, ids = tracked_workspace
+    monkeypatch.setenv("AGENTS_WORKSPACE", str(root))
+    monkeypatch.setenv("AGENTS_RUN_STORE", str(tmp_path / "no-run-store.sqlite"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
-    (isolated_workspace / "pricing.yaml").write_text(PRICING_V1)
-    service = RunService(SqliteRunStore(run_store))
-    ids: dict[str, list[str]] = {"alpha": [], "beta": [], "gamma": []}
-    try:
-        with scripted_provider(Script()), scripted_provider(Script(), name="mystery"):
-            for name, provider in (
-                ("alpha", "scripted"),
-                ("alpha", "scripted"),
-                ("beta", "scripted"),
-                ("gamma", "mystery"),
-            ):
-                data = flow(name, provider)
-                if name == "beta":
-                    data["config"]["observability"] = {"mlflow": {"experiment_name": "other"}}
-                result = service.start(data, {"topic": "cats"}, tracking=True).wait(timeout=60)
-                assert result.ok, result.error
-                ids[name].append(result.run_id)
-    finally:
-        service.shutdown(timeout=10)
-        assert service.flush_tracking(120)
-    yield ids
+    monkeypatch.setenv("COST_REPORT_DIR", str(tmp_path / "out"))
+    return ids
 
 
 def execute(folder: Path) -> tuple[list[Any], str]:
@@ -82,11 +103,8 @@ def test_the_notebook_keeps_its_explanation_of_source_and_env_vars():
 
 
 @pytest.mark.slow
-def test_the_cost_report_notebook_reads_mlflow_aggregates_exports_and_plots(tracked, tmp_path, monkeypatch):
+def test_the_cost_report_notebook_reads_mlflow_aggregates_exports_and_plots(tracked, tmp_path):
     out = tmp_path / "out"
-    monkeypatch.setenv("COST_REPORT_DIR", str(out))
-    # The run store is emptied: every figure below can only have come from MLflow.
-    Path(os.environ["AGENTS_RUN_STORE"]).unlink()
 
     outputs, printed = execute(tmp_path)
 
@@ -126,11 +144,15 @@ def test_the_cost_report_notebook_reads_mlflow_aggregates_exports_and_plots(trac
 
 
 @pytest.mark.slow
-def test_an_experiment_from_the_environment_narrows_the_report(tracked, tmp_path, monkeypatch):
-    monkeypatch.setenv("COST_REPORT_DIR", str(tmp_path / "out"))
+def test_the_tracking_uri_and_experiment_from_the_environment_choose_the_source(
+    tracked, tracked_workspace, isolated_workspace, tmp_path, monkeypatch
+):
+    store = f"sqlite:///{tracked_workspace[0] / 'mlflow.db'}"
+    monkeypatch.setenv("AGENTS_WORKSPACE", str(isolated_workspace))  # an empty workspace: the URI wins
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "other")
     _, printed = execute(tmp_path)
-    assert "experiment: other" in printed and "1 runs: 1 priced, unpriced: 0 runs" in printed
+    assert f"tracking store: {store}; experiment: other" in printed and "1 runs: 1 priced, unpriced: 0 runs" in printed
     assert [r["workflow"] for r in read_csv(tmp_path / "out" / "costs_by_workflow.csv")] == ["beta"]
 
 
