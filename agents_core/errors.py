@@ -18,6 +18,7 @@ maps errors to exit codes, messages and HTTP statuses in one place::
     │   ├── LoopLimitExceeded          a loop went past max_loop_iterations
     │   ├── RunNotFound                not_found (2, 404): no run with that id in the store
     │   ├── RunConflict                conflict (2, 409): finished already, or owned by a live process
+    │   ├── StoreError                 configuration (2, 500): the run store's URL is unusable
     │   └── RunCancelled               cancelled (130, 409): cancelled on request
     └── WorkspaceError                 workspace (2, 403): a path outside the workspace, a name refused
         └── FileExists                 conflict (2, 409): saving would overwrite a file (ask first)
@@ -219,6 +220,12 @@ class RunConflict(RunError):
     """The run cannot be started or resumed now: it succeeded already, or a live owner runs it."""
 
     category: ClassVar[str] = "conflict"
+
+
+class StoreError(RunError):
+    """The run store cannot be opened as given (an unsupported ``DATABASE_URL`` / ``AGENTS_RUN_STORE``)."""
+
+    category: ClassVar[str] = "configuration"
 
 
 class RunCancelled(RunError):

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import sqlite3
 import threading
 import time
 import uuid
@@ -169,14 +168,10 @@ class RunService:
             fallback_to_local=fallback_to_local,
         )
         run_id = run_id or uuid.uuid4().hex[:12]
-        try:
-            self.store.insert(
-                run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED
-            )
-        except sqlite3.IntegrityError:
-            raise RunConflict(
-                f"a run with id {run_id!r} exists already.", "Leave run_id out to get a fresh one."
-            ) from None
+        # a run id that is taken already is a RunConflict from the store
+        self.store.insert(
+            run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED
+        )
         if not self.store.claim(run_id, self.owner, (QUEUED,)):
             raise RunConflict(f"run {run_id!r} was claimed by another process.", "Start a new run.")
         return self._launch(run_id, prepared, resumed=False)
@@ -493,23 +488,29 @@ def category(error: BaseException) -> str:
     return category_of(error)
 
 
-_DEFAULTS: dict[Path, RunService] = {}
+_DEFAULTS: dict[Path | str, RunService] = {}
 _DEFAULTS_LOCK = threading.Lock()
 
 
 def default_service(
     workspace: str | os.PathLike[str] | None = None, *, store_path: str | os.PathLike[str] | None = None
 ) -> RunService:
-    """The process's service for a workspace's store (``AGENTS_RUN_STORE`` or ``<workspace>/.configurable-agents``).
+    """The process's service for a workspace's store.
 
-    One service per store file and process, so every face of the process sees the same live runs.
+    The store is ``store_path`` (a path or a URL), else ``AGENTS_RUN_STORE``, else
+    ``DATABASE_URL`` (PostgreSQL), else ``<workspace>/.configurable-agents/runs.sqlite``.
+    One service per store and process, so every face of the process sees the same live runs.
     """
-    from agents_core.runs.store import default_store_path
+    from agents_core.runs.store import default_store_target, is_url
 
-    path = Path(store_path) if store_path else default_store_path(workspace)
-    key = path.resolve()
+    target: Path | str
+    if store_path:
+        target = str(store_path) if is_url(str(store_path)) else Path(store_path)
+    else:
+        target = default_store_target(workspace)
+    key = target if isinstance(target, str) else target.resolve()
     with _DEFAULTS_LOCK:
         service = _DEFAULTS.get(key)
         if service is None:
-            service = _DEFAULTS[key] = RunService(path)
+            service = _DEFAULTS[key] = RunService(target)
         return service

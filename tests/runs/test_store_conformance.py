@@ -1,6 +1,7 @@
 """The run store's contract, as one suite every backend passes (LangGraph's checkpoint-conformance style).
 
-Only SQLite today; PostgreSQL joins ``BACKENDS`` in the scale-out issue.
+Each test runs on SQLite (a temporary file) and on PostgreSQL (a fresh database
+on the session's real server; skipped without one, except under ``CI=true``).
 """
 
 from __future__ import annotations
@@ -8,16 +9,19 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from agents_core.errors import RunNotFound
+from agents_core.errors import RunConflict, RunNotFound, StoreError
 from agents_core.runs.lifecycle import RESUMABLE_STATUSES, Owner
-from agents_core.runs.store import RunStore, SqliteRunStore
+from agents_core.runs.store import PostgresRunStore, RunStore, SqliteRunStore, open_store
 
-BACKENDS: dict[str, Callable[[Path], Callable[[], RunStore]]] = {
-    "sqlite": lambda tmp: lambda: SqliteRunStore(tmp / "runs.sqlite"),
+#: name -> (request, tmp_path) -> a factory of connections to one fresh store.
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Callable[[], RunStore]]] = {
+    "sqlite": lambda request, tmp: lambda: SqliteRunStore(tmp / "runs.sqlite"),
+    "postgresql": lambda request, tmp: partial(PostgresRunStore, request.getfixturevalue("postgres_url")),
 }
 
 ME = Owner("host-a", 111, "token-a")
@@ -27,7 +31,15 @@ YOU = Owner("host-b", 222, "token-b")
 @pytest.fixture(params=list(BACKENDS))
 def connect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], RunStore]]:
     """A factory of store connections to one fresh store (each call: another 'process')."""
-    yield BACKENDS[request.param](tmp_path)
+    opened: list[RunStore] = []
+
+    def connect() -> RunStore:
+        opened.append(BACKENDS[request.param](request, tmp_path)())
+        return opened[-1]
+
+    yield connect
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
@@ -56,7 +68,7 @@ def test_insert_and_get(store):
 
 def test_a_run_id_is_unique(store):
     _add(store, "r1")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(RunConflict):
         _add(store, "r1")
 
 
@@ -130,7 +142,7 @@ def test_finish_with_a_taken_seq_changes_nothing(store):
     _add(store, "r1")
     store.claim("r1", ME, ("queued",))
     store.append_event("r1", 1, "run_started", "t", {})
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(RunConflict):
         store.finish("r1", "success", final_event=(1, "run_finished", "t", {}))
     assert store.get("r1").status == "running"  # status and event are one transaction
 
@@ -176,7 +188,7 @@ def test_events_are_ordered_unique_and_readable_from_any_seq(connect):
     assert reader.events("r1", after_seq=5) == []
     assert reader.events("r1")[0].data == {"seq": 1, "text": "ü"}
     assert reader.last_seq("r1") == 5 and reader.last_seq("r2") == 1 and reader.last_seq("none") == 0
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(RunConflict):
         writer.append_event("r1", 3, "node_started", "t", {})
 
 
@@ -207,3 +219,19 @@ def test_a_seed_store_gains_the_new_columns(tmp_path):
     store = SqliteRunStore(path)
     info = store.get("old")
     assert info.status == "failed" and info.error == "boom" and info.owner is None and info.nodes == []
+
+
+def test_open_store_takes_a_path_or_a_url(tmp_path):
+    assert isinstance(open_store(tmp_path / "a.sqlite"), SqliteRunStore)
+    by_url = open_store(f"sqlite:///{tmp_path}/b.sqlite")
+    assert isinstance(by_url, SqliteRunStore) and by_url.path == tmp_path / "b.sqlite"
+    with pytest.raises(StoreError, match="mysql://"):
+        open_store("mysql://db/runs")
+
+
+def test_open_store_opens_postgresql_from_a_url(postgres_url):
+    store = open_store(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+    assert isinstance(store, PostgresRunStore)
+    _add(store, "r1")
+    assert store.get("r1").status == "queued"
+    store.close()
