@@ -195,6 +195,17 @@ class RunStore(ABC):
     def checkpointer(self) -> Any:
         """An async context manager giving a LangGraph checkpoint saver on this store."""
 
+    def unavailable(self, error: BaseException) -> str | None:
+        """The store's name (e.g. ``PostgreSQL at host:port/db``) when ``error`` means it cannot be reached now.
+
+        The run service then ends the run with that reason and retries writing its end;
+        an embedded store is never "unreachable", so the default is ``None``.
+        """
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional: a store without connections has nothing to close
+        """Let go of connections (a store is usable until then)."""
+
     # -- the names the faces used before the run service ----------------------------
     def create(
         self,

@@ -37,7 +37,7 @@ class PostgresRunStore(SqlRunStore):
 
     def __init__(self, url: str | sa.URL) -> None:
         self.url = psycopg_url(url)
-        self.where = self.url.render_as_string(hide_password=True)
+        self.where = f"PostgreSQL at {self.url.host}:{self.url.port or 5432}/{self.url.database}"
         self._saver_ready = False
         super().__init__(sa.create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=20))
 
@@ -46,6 +46,11 @@ class PostgresRunStore(SqlRunStore):
         with self._write() as connection:
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
             yield connection
+
+    def _driver_lost_connection(self, error: BaseException) -> bool:
+        import psycopg
+
+        return isinstance(error, psycopg.OperationalError)
 
     def _libpq_url(self) -> str:
         """The URL as libpq (psycopg) reads it: no ``+psycopg`` driver name."""

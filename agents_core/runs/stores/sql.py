@@ -138,6 +138,25 @@ class SqlRunStore(RunStore):
     def close(self) -> None:
         self.engine.dispose()
 
+    def unavailable(self, error: BaseException) -> str | None:
+        """``self.where`` when the error (or one it came from) is a lost or refused database connection."""
+        seen: BaseException | None = error
+        for _ in range(10):  # the chain of causes; bounded, a chain can loop
+            if seen is None:
+                return None
+            if isinstance(seen, sa.exc.DBAPIError) and (
+                seen.connection_invalidated or isinstance(seen, sa.exc.OperationalError)
+            ):
+                return self.where
+            if self._driver_lost_connection(seen):
+                return self.where
+            seen = seen.__cause__ or seen.__context__
+        return None
+
+    def _driver_lost_connection(self, error: BaseException) -> bool:
+        """A driver's own error (outside SQLAlchemy, e.g. from the checkpointer) that means the link is gone."""
+        return False
+
     def _now_created(self) -> float:
         """``time.time()``, but strictly increasing in this store, so newest-first is insertion order."""
         with self._clock:

@@ -43,6 +43,9 @@ class SqliteRunStore(SqlRunStore):
         sa.event.listen(engine, "connect", _on_connect)
         super().__init__(engine)
 
+    def unavailable(self, error: BaseException) -> str | None:
+        return None  # a local file: "database is locked" and friends are ordinary failures, not an outage
+
     def _begin_write(self, connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
