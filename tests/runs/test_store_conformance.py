@@ -235,3 +235,15 @@ def test_open_store_opens_postgresql_from_a_url(postgres_url):
     _add(store, "r1")
     assert store.get("r1").status == "queued"
     store.close()
+
+
+def test_database_url_points_the_faces_at_postgresql(postgres_url, monkeypatch, tmp_path):
+    """``DATABASE_URL`` chooses the store of ``default_service``; ``AGENTS_RUN_STORE`` still wins over it."""
+    from agents_core.runs.service import default_service
+
+    monkeypatch.delenv("AGENTS_RUN_STORE", raising=False)
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    service = default_service(tmp_path)
+    assert isinstance(service.store, PostgresRunStore) and service.store.url.database == postgres_url.rsplit("/", 1)[1]
+    monkeypatch.setenv("AGENTS_RUN_STORE", str(tmp_path / "mine.sqlite"))
+    assert isinstance(default_service(tmp_path).store, SqliteRunStore)
