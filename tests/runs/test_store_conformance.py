@@ -62,6 +62,7 @@ def test_insert_and_get(store):
     )
     assert info.inputs == {"topic": "cats"} and info.overrides == {"provider": "local"}
     assert info.status == "queued" and info.owner is None and info.error is None and info.last_seq == 0
+    assert (info.cost_usd, info.input_tokens, info.output_tokens) == (None, None, None)  # written at finish
     with pytest.raises(RunNotFound, match="no run with id 'nope'"):
         store.get("nope")
 
@@ -219,6 +220,12 @@ def test_a_seed_store_gains_the_new_columns(tmp_path):
     store = SqliteRunStore(path)
     info = store.get("old")
     assert info.status == "failed" and info.error == "boom" and info.owner is None and info.nodes == []
+    assert info.cost_usd is None
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        assert {"owner_token", "heartbeat_at", "cost_usd", "input_tokens", "output_tokens"} <= columns
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()
 
 
 def test_open_store_takes_a_path_or_a_url(tmp_path):

@@ -9,6 +9,7 @@ on :meth:`SqliteRunStore.checkpoint_path`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -57,12 +58,11 @@ class SqliteRunStore(SqlRunStore):
         path = self.checkpoint_path()
         if not path.exists():
             return False
-        with sqlite3.connect(path, timeout=30) as db:
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as db:
             try:
                 row = db.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (run_id,)).fetchone()
             except sqlite3.OperationalError:  # no checkpoints table yet: no run got past its start
                 return False
-        db.close()
         return row is not None
 
     @asynccontextmanager
