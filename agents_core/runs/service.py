@@ -13,6 +13,12 @@ start) turn a ``running`` run whose owner is gone into ``interrupted``. Faces
 read events with :meth:`RunService.events` (replay from any ``seq``, then
 follow live; it works from another process too, by polling the table).
 
+A store that becomes unreachable mid-run (a PostgreSQL restart) ends the run
+``failed`` with a ``StoreUnavailable`` reason naming the store; its end is
+retried for :data:`FINISH_RETRY_SECONDS`, and a row this process stopped
+running without recording its end is reaped as ``interrupted``, never left
+``running``.
+
 The store is passed in; :func:`default_service` is the one place that reads
 ``AGENTS_RUN_STORE`` or the workspace, for the faces.
 """
