@@ -51,6 +51,7 @@ BASE_REQUIREMENTS: tuple[str, ...] = (
     "langchain-core",
     "langgraph",
     "langgraph-checkpoint-sqlite",
+    "sqlalchemy",
     "genai-prices",
     "fastapi",
     "uvicorn",

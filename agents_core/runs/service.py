@@ -13,6 +13,12 @@ start) turn a ``running`` run whose owner is gone into ``interrupted``. Faces
 read events with :meth:`RunService.events` (replay from any ``seq``, then
 follow live; it works from another process too, by polling the table).
 
+A store that becomes unreachable mid-run (a PostgreSQL restart) ends the run
+``failed`` with a ``StoreUnavailable`` reason naming the store; its end is
+retried for :data:`FINISH_RETRY_SECONDS`, and a row this process stopped
+running without recording its end is reaped as ``interrupted``, never left
+``running``.
+
 The store is passed in; :func:`default_service` is the one place that reads
 ``AGENTS_RUN_STORE`` or the workspace, for the faces.
 """
@@ -20,10 +26,10 @@ The store is passed in; :func:`default_service` is the one place that reads
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
-import sqlite3
 import threading
 import time
 import uuid
@@ -53,6 +59,22 @@ from agents_core.runs.lifecycle import (
 from agents_core.runs.store import RunInfo, RunStore, StoredEvent, open_store
 
 log = logging.getLogger(__name__)
+
+#: How long a run's end is retried while the store is unreachable (a PostgreSQL restart, a fail-over).
+FINISH_RETRY_SECONDS = 60.0
+
+#: The runs this process executes now (over all its services): a row owned by this process's token
+#: that is not in here was left behind (its end could not be recorded) and is reaped as interrupted.
+_PROCESS_RUNS: collections.Counter[str] = collections.Counter()
+_PROCESS_RUNS_LOCK = threading.Lock()
+
+
+def _mark_process_run(run_id: str, delta: int) -> None:
+    """Count this process's claims of a run (two concurrent resumes of one run each count until they end)."""
+    with _PROCESS_RUNS_LOCK:
+        _PROCESS_RUNS[run_id] += delta
+        if _PROCESS_RUNS[run_id] <= 0:
+            del _PROCESS_RUNS[run_id]
 
 
 @runtime_checkable
@@ -175,15 +197,11 @@ class RunService:
         )
         check_monthly_budget(self.store, prepared.workflow)
         run_id = run_id or uuid.uuid4().hex[:12]
-        try:
-            self.store.insert(
-                run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED
-            )
-        except sqlite3.IntegrityError:
-            raise RunConflict(
-                f"a run with id {run_id!r} exists already.", "Leave run_id out to get a fresh one."
-            ) from None
-        if not self.store.claim(run_id, self.owner, (QUEUED,)):
+        # a run id that is taken already is a RunConflict from the store
+        self.store.insert(
+            run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED
+        )
+        if not self._claim(run_id, (QUEUED,)):
             raise RunConflict(f"run {run_id!r} was claimed by another process.", "Start a new run.")
         return self._launch(run_id, prepared, resumed=False)
 
@@ -220,7 +238,7 @@ class RunService:
             run_id, info.workflow_text, info.workflow_file, info.workflow_name, info.overrides, max_cost_usd
         )
         check_monthly_budget(self.store, prepared.workflow)
-        if not self.store.claim(run_id, self.owner, RESUMABLE_STATUSES):
+        if not self._claim(run_id, RESUMABLE_STATUSES):
             now = self.store.get(run_id)
             owner = now.owner.describe() if now.owner else "another process"
             raise RunConflict(
@@ -231,6 +249,18 @@ class RunService:
 
     async def aresume(self, run_id: str, **options: Any) -> RunHandle:
         return await asyncio.to_thread(self.resume, run_id, **options)
+
+    def _claim(self, run_id: str, statuses: tuple[str, ...]) -> bool:
+        """Claim the row for this process; the run counts as this process's from just before the claim."""
+        _mark_process_run(run_id, +1)
+        try:
+            if self.store.claim(run_id, self.owner, statuses):
+                return True
+        except BaseException:
+            _mark_process_run(run_id, -1)
+            raise
+        _mark_process_run(run_id, -1)
+        return False
 
     def _launch(self, run_id: str, prepared: Any, resumed: bool) -> RunHandle:
         live = _Live(run_id)
@@ -271,6 +301,16 @@ class RunService:
             if not isinstance(exc, asyncio.CancelledError):
                 log.error("run %s stopped by %s: %s", run_id, type(exc).__name__, describe_exception(exc))
             info = error_info(exc)
+            store = self.store.unavailable(exc)
+            if store is not None and not cancelled:
+                info = type(info)(
+                    None,
+                    "StoreUnavailable",
+                    f"run {run_id!r} lost its run store ({store}) mid-run: {describe_exception(exc)}",
+                    f"The last finished node's checkpoint is kept. Once the database answers again, "
+                    f"resume it with: configurable-agents run --resume {run_id}",
+                    "run_failed",
+                )
             if cancelled:
                 info = type(info)(
                     None,
@@ -293,23 +333,35 @@ class RunService:
         """Terminal status and ``run_finished`` in one transaction, then the observers."""
         event = RunFinished(live.run_id, result).stamped(seq)
         error = result.error.to_dict() if result.error else None
-        try:
-            self.store.finish(
-                live.run_id,
-                result.status,
-                error,
-                result.outputs,
-                [n.to_dict() for n in result.nodes],
-                None,
-                (event.seq, event.kind, event.at.isoformat(), event.to_dict()),
-            )
-        except Exception as exc:  # the store itself failed: the row is found interrupted once we are gone
-            log.error("run %s: could not record its end: %s", live.run_id, describe_exception(exc))
+        deadline, pause = time.monotonic() + FINISH_RETRY_SECONDS, 0.2
+        while True:
+            try:
+                self.store.finish(
+                    live.run_id,
+                    result.status,
+                    error,
+                    result.outputs,
+                    [n.to_dict() for n in result.nodes],
+                    None,
+                    (event.seq, event.kind, event.at.isoformat(), event.to_dict()),
+                )
+                break
+            except Exception as exc:
+                store = self.store.unavailable(exc)
+                if store is not None and time.monotonic() < deadline:  # a database restart: wait for it
+                    log.warning("run %s: %s is unreachable; retrying to record its end.", live.run_id, store)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 5.0)
+                    continue
+                # the row is found interrupted by the next reap (see _reap_one), never left running
+                log.error("run %s: could not record its end: %s", live.run_id, describe_exception(exc))
+                break
         self._observe(event)
         live.finished = True
         live.notify()
         with self._lock:
             self._live.pop(live.run_id, None)
+        _mark_process_run(live.run_id, -1)
 
     async def _watch(self, run_id: str, main: asyncio.Task[Any] | None) -> None:
         """Heartbeat, and cancel requests from any process (polled every 0.5 s)."""
@@ -369,6 +421,9 @@ class RunService:
 
     def _reap_one(self, info: RunInfo) -> bool:
         reason = owner_gone(info.owner, info.heartbeat_at)
+        mine = info.owner is not None and info.owner.token == self.owner.token
+        if reason is None and mine and info.run_id not in _PROCESS_RUNS:
+            reason = "this process stopped running it without recording its end (its store was unreachable)"
         if reason is None:
             return False
         from agents_core.engine.events import RunErrorInfo
@@ -447,11 +502,20 @@ class RunService:
             return event.result
         return None
 
+    def _result_through_outages(self, run_id: str, last_try: bool) -> RunResult | None:
+        """:meth:`result`, but ``None`` (not yet) while the store is unreachable, until the last try."""
+        try:
+            return self.result(run_id)
+        except Exception as exc:
+            if last_try or self.store.unavailable(exc) is None:
+                raise
+            return None
+
     def wait(self, run_id: str, timeout: float | None = None, *, poll: float = 0.25) -> RunResult:
         """Block until the run ends; its result. ``TimeoutError`` after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            result = self.result(run_id)
+            result = self._result_through_outages(run_id, deadline is not None and time.monotonic() >= deadline)
             if result is not None:
                 return result
             if deadline is not None and time.monotonic() >= deadline:
@@ -466,7 +530,8 @@ class RunService:
         """:meth:`wait` for async code."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            result = self.result(run_id)
+            last = deadline is not None and time.monotonic() >= deadline
+            result = self._result_through_outages(run_id, last)
             if result is not None:
                 return result
             if deadline is not None and time.monotonic() >= deadline:
@@ -536,23 +601,29 @@ def category(error: BaseException) -> str:
     return category_of(error)
 
 
-_DEFAULTS: dict[Path, RunService] = {}
+_DEFAULTS: dict[Path | str, RunService] = {}
 _DEFAULTS_LOCK = threading.Lock()
 
 
 def default_service(
     workspace: str | os.PathLike[str] | None = None, *, store_path: str | os.PathLike[str] | None = None
 ) -> RunService:
-    """The process's service for a workspace's store (``AGENTS_RUN_STORE`` or ``<workspace>/.configurable-agents``).
+    """The process's service for a workspace's store.
 
-    One service per store file and process, so every face of the process sees the same live runs.
+    The store is ``store_path`` (a path or a URL), else ``AGENTS_RUN_STORE``, else
+    ``DATABASE_URL`` (PostgreSQL), else ``<workspace>/.configurable-agents/runs.sqlite``.
+    One service per store and process, so every face of the process sees the same live runs.
     """
-    from agents_core.runs.store import default_store_path
+    from agents_core.runs.store import default_store_target, is_url
 
-    path = Path(store_path) if store_path else default_store_path(workspace)
-    key = path.resolve()
+    target: Path | str
+    if store_path:
+        target = str(store_path) if is_url(str(store_path)) else Path(store_path)
+    else:
+        target = default_store_target(workspace)
+    key = target if isinstance(target, str) else target.resolve()
     with _DEFAULTS_LOCK:
         service = _DEFAULTS.get(key)
         if service is None:
-            service = _DEFAULTS[key] = RunService(path)
+            service = _DEFAULTS[key] = RunService(target)
         return service
