@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from agents_core.cli import migrate, run, runs, schema, ui, validate  # noqa: F401  (each registers its command)
+from agents_core.cli import migrate, run, runs, schema, ui, validate, worker  # noqa: F401  (each registers its command)
 from agents_core.cli.app import app
 from agents_core.cli.output import plain_warnings
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from agents_core.engine.events import NodeRecord, RunErrorInfo
 from agents_core.errors import RunNotFound
-from agents_core.runs.lifecycle import ACTIVE_STATUSES, RUNNING, Owner
+from agents_core.runs.lifecycle import ACTIVE_STATUSES, FAILED, QUEUED, RUNNING, Owner
 
 STORE_DIR = ".configurable-agents"
 STORE_FILE = "runs.sqlite"
@@ -71,6 +71,12 @@ class RunInfo:
     outputs: dict[str, Any] = field(default_factory=dict)
     nodes: list[dict[str, Any]] = field(default_factory=list)
     last_seq: int = 0
+    #: Where the run executes: ``None`` in the process that started it, ``"celery"`` on a worker.
+    executor: str | None = None
+    #: How many times an owner claimed the run (a worker's re-queue counts against a limit).
+    attempts: int = 0
+    #: When the run's id was last sent to the broker (``None``: never, e.g. the broker was down).
+    sent_at: float | None = None
 
     @property
     def node_records(self) -> list[NodeRecord]:
@@ -121,12 +127,41 @@ class RunStore(ABC):
         inputs: dict[str, Any],
         overrides: dict[str, Any],
         status: str = "queued",
+        executor: str | None = None,
     ) -> None:
-        """A new run row (``RunConflict``-free: the caller made the id unique)."""
+        """A new run row (``RunConflict``-free: the caller made the id unique); ``executor`` as on :class:`RunInfo`."""
 
     @abstractmethod
     def claim(self, run_id: str, owner: Owner, from_statuses: Sequence[str]) -> bool:
-        """Atomically make ``owner`` the owner of a run whose status is in ``from_statuses``; False if not."""
+        """Atomically make ``owner`` the owner of a run whose status is in ``from_statuses``; False if not.
+
+        A claim counts one attempt (``attempts + 1``).
+        """
+
+    @abstractmethod
+    def requeue(
+        self,
+        run_id: str,
+        owner_token: str | None,
+        reason: str,
+        max_attempts: int,
+        final_event: Callable[[int], EventRow] | None = None,
+    ) -> str | None:
+        """An active run whose owner (still ``owner_token``) is gone goes back to ``queued`` in one step.
+
+        Below ``max_attempts`` the row becomes ``queued`` with no owner and ``sent_at``
+        cleared (so a sweeper sends it again); at the limit it becomes ``failed`` with
+        ``reason``, and ``final_event(seq)`` is appended with it. The new status, or
+        ``None`` when the row had changed meanwhile (another process got there first).
+        """
+
+    @abstractmethod
+    def mark_sent(self, run_id: str) -> None:
+        """Note that the run's id was just handed to the broker."""
+
+    @abstractmethod
+    def cancel_queued(self, run_id: str, final_event: Callable[[int], EventRow]) -> bool:
+        """``queued`` -> ``cancelled`` (no owner to ask), with ``final_event(seq)``; True if it changed."""
 
     @abstractmethod
     def heartbeat(self, run_id: str, owner: Owner) -> bool:
@@ -249,12 +284,15 @@ _NEW_COLUMNS = {
     "error_info": "TEXT",
     "outputs": "TEXT",
     "nodes": "TEXT",
+    "executor": "TEXT",
+    "attempts": "INTEGER NOT NULL DEFAULT 0",
+    "sent_at": "REAL",
 }
 
 _COLUMNS = (
     "run_id, workflow_name, workflow_file, workflow_text, inputs, overrides, status, error, created_at, "
     "updated_at, started_at, finished_at, owner_host, owner_pid, owner_token, heartbeat_at, cancel_requested, "
-    "reason, error_info, outputs, nodes"
+    "reason, error_info, outputs, nodes, executor, attempts, sent_at"
 )
 
 
@@ -298,12 +336,24 @@ class SqliteRunStore(RunStore):
         inputs: dict[str, Any],
         overrides: dict[str, Any],
         status: str = "queued",
+        executor: str | None = None,
     ) -> None:
         now = time.time()
         self._write(
             "INSERT INTO runs (run_id, workflow_name, workflow_file, workflow_text, inputs, overrides, status, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, workflow_name, workflow_file, workflow_text, _dumps(inputs), _dumps(overrides), status, now, now),
+            "created_at, updated_at, executor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                workflow_name,
+                workflow_file,
+                workflow_text,
+                _dumps(inputs),
+                _dumps(overrides),
+                status,
+                now,
+                now,
+                executor,
+            ),
         )
 
     def claim(self, run_id: str, owner: Owner, from_statuses: Sequence[str]) -> bool:
@@ -313,7 +363,7 @@ class SqliteRunStore(RunStore):
             changed = db.execute(
                 f"UPDATE runs SET status = 'running', owner_host = ?, owner_pid = ?, owner_token = ?, "
                 f"heartbeat_at = ?, started_at = ?, finished_at = NULL, updated_at = ?, cancel_requested = 0, "
-                f"reason = NULL WHERE run_id = ? AND status IN ({marks})",
+                f"reason = NULL, attempts = attempts + 1 WHERE run_id = ? AND status IN ({marks})",
                 (owner.host, owner.pid, owner.token, now, now, now, run_id, *from_statuses),
             ).rowcount
         return changed == 1
@@ -371,10 +421,62 @@ class SqliteRunStore(RunStore):
                 (reason, now, now, run_id, *ACTIVE_STATUSES, owner_token),
             ).rowcount
             if changed == 1 and final_event is not None:
-                row = db.execute("SELECT MAX(seq) FROM run_events WHERE run_id = ?", (run_id,)).fetchone()
-                seq = int(row[0] or 0) + 1
-                self._insert_event(db, run_id, seq, *final_event(seq))
+                self._append_next(db, run_id, final_event)
         return changed == 1
+
+    def requeue(
+        self,
+        run_id: str,
+        owner_token: str | None,
+        reason: str,
+        max_attempts: int,
+        final_event: Callable[[int], EventRow] | None = None,
+    ) -> str | None:
+        now = time.time()
+        marks = ", ".join("?" for _ in ACTIVE_STATUSES)
+        with self._transaction() as db:
+            row = db.execute(
+                f"SELECT attempts FROM runs WHERE run_id = ? AND status IN ({marks}) AND owner_token IS ?",
+                (run_id, *ACTIVE_STATUSES, owner_token),
+            ).fetchone()
+            if row is None:
+                return None
+            if int(row[0] or 0) < max_attempts:
+                db.execute(
+                    "UPDATE runs SET status = 'queued', reason = ?, owner_host = NULL, owner_pid = NULL, "
+                    "owner_token = NULL, heartbeat_at = NULL, sent_at = NULL, updated_at = ? WHERE run_id = ?",
+                    (reason, now, run_id),
+                )
+                return QUEUED
+            error = {"node": None, "type": "RunInterrupted", "message": reason, "hint": "", "category": "run_failed"}
+            db.execute(
+                "UPDATE runs SET status = 'failed', reason = ?, error = ?, error_info = ?, finished_at = ?, "
+                "updated_at = ? WHERE run_id = ?",
+                (reason, reason, _dumps(error), now, now, run_id),
+            )
+            if final_event is not None:
+                self._append_next(db, run_id, final_event)
+            return FAILED
+
+    def mark_sent(self, run_id: str) -> None:
+        self._write("UPDATE runs SET sent_at = ? WHERE run_id = ?", (time.time(), run_id))
+
+    def cancel_queued(self, run_id: str, final_event: Callable[[int], EventRow]) -> bool:
+        now = time.time()
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE runs SET status = 'cancelled', finished_at = ?, updated_at = ?, cancel_requested = 0, "
+                "reason = 'cancelled while queued' WHERE run_id = ? AND status = 'queued'",
+                (now, now, run_id),
+            ).rowcount
+            if changed == 1:
+                self._append_next(db, run_id, final_event)
+        return changed == 1
+
+    def _append_next(self, db: sqlite3.Connection, run_id: str, final_event: Callable[[int], EventRow]) -> None:
+        row = db.execute("SELECT MAX(seq) FROM run_events WHERE run_id = ?", (run_id,)).fetchone()
+        seq = int(row[0] or 0) + 1
+        self._insert_event(db, run_id, seq, *final_event(seq))
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -441,7 +543,10 @@ class SqliteRunStore(RunStore):
             error_info=json.loads(row[18]) if row[18] else None,
             outputs=json.loads(row[19]) if row[19] else {},
             nodes=json.loads(row[20]) if row[20] else [],
-            last_seq=row[21] if len(row) > 21 else 0,
+            executor=row[21],
+            attempts=int(row[22] or 0),
+            sent_at=row[23],
+            last_seq=row[24] if len(row) > 24 else 0,
         )
 
     def get(self, run_id: str) -> RunInfo:
