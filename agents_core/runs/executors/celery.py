@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 
 BROKER_ENV = "CELERY_BROKER_URL"
 TASK_NAME = "configurable_agents.execute_run"
-#: Seconds a publish may take before the run is left ``queued`` for the sweeper.
-PUBLISH_TIMEOUT = float(os.environ.get("AGENTS_PUBLISH_TIMEOUT", "2"))
+#: Seconds a publish may take (connection retries included) before the run is left ``queued`` for the sweeper.
+PUBLISH_TIMEOUT = float(os.environ.get("AGENTS_PUBLISH_TIMEOUT", "1"))
 #: Seconds before Redis hands an unacknowledged message to another worker (short is safe: see above).
 VISIBILITY_TIMEOUT = float(os.environ.get("AGENTS_VISIBILITY_TIMEOUT", "60"))
 #: Seconds between two sweeps of a worker.
@@ -74,6 +74,10 @@ def make_app(broker_url: str | None = None) -> Celery:
             "visibility_timeout": VISIBILITY_TIMEOUT,
             "socket_timeout": PUBLISH_TIMEOUT,
             "socket_connect_timeout": PUBLISH_TIMEOUT,
+            # kombu retries a refused connection for up to broker_connection_timeout: quickly, not every 2 s
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
         },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
