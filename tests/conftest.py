@@ -36,6 +36,7 @@ def isolated_workspace(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     root = tmp_path_factory.mktemp("workspace")
     monkeypatch.setenv("AGENTS_WORKSPACE", str(root))
     monkeypatch.setenv("AGENTS_RUN_STORE", str(root / "runs.sqlite"))
+    monkeypatch.delenv("AGENTS_EXECUTOR", raising=False)  # runs execute in-process unless a test says otherwise
     yield root
 
 
