@@ -293,7 +293,7 @@ class RunService:
             return "missing"
         if info.status == RUNNING:
             return "owned"
-        if info.status != QUEUED:
+        if info.status != QUEUED or info.executor != CELERY:  # over, or a run its own process starts now
             return "over"
         if not self.store.claim(run_id, self.owner, (QUEUED,)):
             return "taken"

@@ -190,3 +190,11 @@ def test_the_cli_imports_no_celery_and_names_the_same_queue():
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_worker_leaves_alone_a_run_that_its_own_process_is_starting(store_path, script):
+    store = SqliteRunStore(store_path)
+    store.insert("r1", "three_steps", None, "text", {}, {}, status="queued", executor="inprocess")
+    assert _service(store_path, _down_broker()).execute_queued("r1") == "over"
+    assert store.get("r1").status == "queued" and store.get("r1").attempts == 0
+    assert _service(store_path, _down_broker()).execute_queued("nope") == "missing"
