@@ -40,6 +40,7 @@ def isolated_workspace(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     root = tmp_path_factory.mktemp("workspace")
     monkeypatch.setenv("AGENTS_WORKSPACE", str(root))
     monkeypatch.setenv("AGENTS_RUN_STORE", str(root / "runs.sqlite"))
+    monkeypatch.delenv("AGENTS_EXECUTOR", raising=False)  # runs execute in-process unless a test says otherwise
     yield root
 
 
@@ -76,6 +77,12 @@ def postgres_server() -> Iterator[servers.Server]:
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[servers.Server]:
     """A Redis of this test session (``.url`` is ``redis://127.0.0.1:PORT/0``)."""
+    yield from _server_or_skip(servers.redis_server)
+
+
+@pytest.fixture
+def fresh_redis() -> Iterator[servers.Server]:
+    """A Redis of this test alone (a test may ``stop()`` and ``start()`` it), shut down after."""
     yield from _server_or_skip(servers.redis_server)
 
 

@@ -21,6 +21,13 @@ running without recording its end is reaped as ``interrupted``, never left
 
 The store is passed in; :func:`default_service` is the one place that reads
 ``AGENTS_RUN_STORE`` or the workspace, for the faces.
+
+Where runs execute is the ``executor`` (``inprocess``, the default, or
+``celery``; ``$AGENTS_EXECUTOR`` when not given). With ``celery``, ``start``
+writes the row ``queued`` and sends its id to the broker; a worker's service
+claims it in :meth:`RunService.execute_queued`, and every worker's
+:meth:`RunService.sweep` re-queues runs whose owner died (up to
+``max_attempts``, counted in the row) and sends again runs left ``queued``.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from typing import Any, Protocol, runtime_checkable
 from agents_core.engine.events import RunEvent, RunFinished, RunResult, RunStarted, event_from_dict
 from agents_core.errors import RunConflict, RunError, category_of, describe_exception
 from agents_core.runs.budgets import check_monthly_budget
+from agents_core.runs.executors import CELERY, make_executor
 from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask
 from agents_core.runs.lifecycle import (
     ACTIVE_STATUSES,
@@ -49,8 +57,10 @@ from agents_core.runs.lifecycle import (
     FAILED,
     HEARTBEAT_SECONDS,
     INTERRUPTED,
+    MAX_ATTEMPTS,
     QUEUED,
     RESUMABLE_STATUSES,
+    RUNNING,
     SUCCESS,
     TERMINAL_STATUSES,
     current_owner,
@@ -146,6 +156,10 @@ class RunService:
 
     ``observers`` (objects with ``on_event(event)``, or plain callables) hear every
     event in order from the run's task; one that raises is logged once and ignored.
+    ``executor`` is where :meth:`start` sends runs: ``"inprocess"``, ``"celery"``,
+    an executor object, or ``None`` for ``$AGENTS_EXECUTOR``. Runs this process
+    executes itself (its own, or a worker's claimed ones) always run in-process.
+    ``max_attempts`` bounds how often a worker run whose owner died is re-queued.
     """
 
     def __init__(
@@ -153,11 +167,15 @@ class RunService:
         store: RunStore | str | os.PathLike[str],
         *,
         observers: Iterable[Observer | Callable[[RunEvent], None]] = (),
-        executor: InProcessExecutor | None = None,
+        executor: Any = None,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.store = open_store(store)
         self.observers: list[Any] = [o if hasattr(o, "on_event") else _CallableObserver(o) for o in observers]
-        self.executor = executor or InProcessExecutor()
+        self.executor = make_executor(executor)
+        self._local = self.executor if hasattr(self.executor, "submit") else InProcessExecutor()
+        self._remote = self.executor if hasattr(self.executor, "send") else None
+        self.max_attempts = max_attempts
         self.owner = current_owner()
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
@@ -199,8 +217,18 @@ class RunService:
         run_id = run_id or uuid.uuid4().hex[:12]
         # a run id that is taken already is a RunConflict from the store
         self.store.insert(
-            run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED
+            run_id,
+            prepared.name,
+            prepared.file,
+            prepared.text,
+            prepared.inputs,
+            prepared.overrides,
+            QUEUED,
+            executor=self.executor.name,
         )
+        if self._remote is not None:  # a worker claims it; a failed send leaves it queued for the sweeper
+            self._send(run_id)
+            return RunHandle(self, run_id)
         if not self._claim(run_id, (QUEUED,)):
             raise RunConflict(f"run {run_id!r} was claimed by another process.", "Start a new run.")
         return self._launch(run_id, prepared, resumed=False)
@@ -266,8 +294,85 @@ class RunService:
         live = _Live(run_id)
         with self._lock:
             self._live[run_id] = live
-        live.task = self.executor.submit(run_id, lambda: self._own(live, prepared, resumed))
+        live.task = self._local.submit(run_id, lambda: self._own(live, prepared, resumed))
         return RunHandle(self, run_id)
+
+    # -- runs on workers ----------------------------------------------------------------------
+    def _send(self, run_id: str) -> bool:
+        """Hand the run id to the broker; on failure the run stays ``queued`` (a sweeper sends it again)."""
+        if self._remote is None:
+            return False
+        try:
+            self._remote.send(run_id)
+        except Exception as exc:
+            log.warning(
+                "run %s stays queued: the broker did not take it (%s: %s); a worker's sweeper sends it again.",
+                run_id,
+                type(exc).__name__,
+                describe_exception(exc),
+            )
+            return False
+        with contextlib.suppress(Exception):  # only a hint for the sweeper; a failure means one more send
+            self.store.mark_sent(run_id)
+        return True
+
+    def execute_queued(self, run_id: str, *, wait: bool = True) -> str:
+        """A worker's job: claim a queued run and run it here (from its checkpoint if it has one).
+
+        Safe to call for any delivery of the run's id, however often: a run that a
+        live owner runs, or that is over, is left alone. A run whose owner died is
+        re-queued first (counting an attempt), then claimed here. Returns what
+        happened: ``"ran"``, ``"owned"`` (a live owner has it), ``"over"``, ``"taken"``
+        (another worker claimed it first), ``"missing"`` or ``"failed"`` (it could not start).
+        """
+        from agents_core.engine.runner import prepare_queued, prepare_resume
+        from agents_core.errors import RunNotFound
+
+        try:
+            info = self.get(run_id)  # a dead owner's run is re-queued here
+        except RunNotFound:
+            return "missing"
+        if info.status == RUNNING:
+            return "owned"
+        if info.status != QUEUED or info.executor != CELERY:  # over, or a run its own process starts now
+            return "over"
+        if not self._claim(run_id, (QUEUED,)):
+            return "taken"
+        try:
+            resumed = self.store.has_checkpoint(run_id)
+            args = (run_id, info.workflow_text, info.workflow_file, info.workflow_name)
+            if resumed:
+                prepared = prepare_resume(*args, info.overrides)
+            else:
+                prepared = prepare_queued(*args, info.inputs, info.overrides)
+        except Exception as exc:  # the saved workflow, its inputs or a provider key: fail it with the reason
+            from agents_core.engine.runner import error_info
+
+            result = RunResult(run_id, info.workflow_name, FAILED, {}, {}, [], error_info(exc))
+            self._finish(_Live(run_id), result, self.store.last_seq(run_id) + 1)
+            return "failed"
+        self._launch(run_id, prepared, resumed)
+        live = self._live.get(run_id)  # gone already when the run was that quick
+        if wait and live is not None and live.task is not None:
+            live.task.join()
+        return "ran"
+
+    def sweep(self, *, resend_after: float = 30.0) -> dict[str, list[str]]:
+        """One pass of a worker's sweeper (cheap, idempotent, safe in many processes at once).
+
+        Runs whose owner is gone are re-queued (or failed at ``max_attempts``), and
+        ``queued`` worker runs never sent, or sent more than ``resend_after`` s ago,
+        are sent again. The ids touched, by what was done.
+        """
+        reaped = self.reap()
+        resent: list[str] = []
+        if self._remote is not None:
+            now = time.time()
+            for info in self.store.list(status=QUEUED, limit=None):
+                due = info.sent_at is None or now - info.sent_at > resend_after
+                if info.executor == CELERY and due and self._send(info.run_id):
+                    resent.append(info.run_id)
+        return {"reaped": reaped, "resent": resent}
 
     # -- the run's task ---------------------------------------------------------------------
     async def _own(self, live: _Live, prepared: Any, resumed: bool) -> None:
@@ -420,12 +525,16 @@ class RunService:
         return [info.run_id for info in self.store.list(status=ACTIVE_STATUSES, limit=None) if self._reap_one(info)]
 
     def _reap_one(self, info: RunInfo) -> bool:
+        if info.status == QUEUED and info.executor == CELERY:
+            return False  # no owner yet by design: it waits for a worker (the sweeper sends it again)
         reason = owner_gone(info.owner, info.heartbeat_at)
         mine = info.owner is not None and info.owner.token == self.owner.token
         if reason is None and mine and info.run_id not in _PROCESS_RUNS:
             reason = "this process stopped running it without recording its end (its store was unreachable)"
         if reason is None:
             return False
+        if info.executor == CELERY:
+            return self._requeue(info, reason)
         from agents_core.engine.events import RunErrorInfo
 
         sentence = f"run {info.run_id!r} was interrupted: {reason}."
@@ -441,6 +550,35 @@ class RunService:
         if changed:
             log.warning("%s", sentence)
         return changed
+
+    def _requeue(self, info: RunInfo, reason: str) -> bool:
+        """A worker run whose owner died: interrupted, and back to ``queued`` (or ``failed`` at the limit)."""
+        from agents_core.engine.events import RunErrorInfo
+
+        attempt = f"attempt {info.attempts} of {self.max_attempts}"
+        if info.attempts < self.max_attempts:
+            sentence = f"run {info.run_id!r} was interrupted on {attempt} ({reason}); it was queued again."
+        else:
+            sentence = (
+                f"run {info.run_id!r} was interrupted on {attempt} ({reason}); no attempts are left, so it failed."
+            )
+        hint = f"Resume it with: configurable-agents run --resume {info.run_id}"
+        error = RunErrorInfo(None, "RunInterrupted", sentence, hint, "run_failed")
+        result = RunResult(info.run_id, info.workflow_name, FAILED, {}, {}, [], error)
+
+        def final(seq: int) -> tuple[str, str, dict[str, Any]]:
+            event = RunFinished(info.run_id, result).stamped(seq)
+            return event.kind, event.at.isoformat(), event.to_dict()
+
+        status = self.store.requeue(
+            info.run_id, info.owner.token if info.owner else None, sentence, self.max_attempts, final
+        )
+        if status is None:
+            return False
+        log.warning("%s", sentence)
+        if status == QUEUED:
+            self._send(info.run_id)
+        return True
 
     def _next_batch(self, run_id: str, after_seq: int) -> tuple[list[StoredEvent], bool]:
         """The logged events after ``after_seq``, and whether more may follow.
@@ -579,11 +717,32 @@ class RunService:
         info = self.get(run_id)
         if info.status not in ACTIVE_STATUSES:
             return info
+        if info.status == QUEUED and info.executor == CELERY and self._cancel_queued(info):
+            return self.get(run_id)
         self.store.request_cancel(run_id)
         live = self._live.get(run_id)
         if live is not None and live.task is not None:
             live.task.cancel()
         return self.get(run_id)
+
+    def _cancel_queued(self, info: RunInfo) -> bool:
+        """A run no worker has claimed yet: cancelled at once (a later delivery finds it over)."""
+        from agents_core.engine.events import RunErrorInfo
+
+        error = RunErrorInfo(
+            None,
+            "RunCancelled",
+            f"run {info.run_id!r} was cancelled before a worker started it.",
+            "Start it again when you need it.",
+            "cancelled",
+        )
+        result = RunResult(info.run_id, info.workflow_name, CANCELLED, {}, {}, [], error)
+
+        def final(seq: int) -> tuple[str, str, dict[str, Any]]:
+            event = RunFinished(info.run_id, result).stamped(seq)
+            return event.kind, event.at.isoformat(), event.to_dict()
+
+        return self.store.cancel_queued(info.run_id, final)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Cancel this service's runs and wait for their terminal status (for a face that exits)."""

@@ -73,6 +73,12 @@ class RunInfo:
     cost_usd: float | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    #: Where the run executes: ``None`` in the process that started it, ``"celery"`` on a worker.
+    executor: str | None = None
+    #: How many times an owner claimed the run (a worker's re-queue counts against a limit).
+    attempts: int = 0
+    #: When the run's id was last sent to the broker (``None``: never, e.g. the broker was down).
+    sent_at: float | None = None
 
     @property
     def node_records(self) -> list[NodeRecord]:
@@ -123,12 +129,41 @@ class RunStore(ABC):
         inputs: dict[str, Any],
         overrides: dict[str, Any],
         status: str = "queued",
+        executor: str | None = None,
     ) -> None:
-        """A new run row (``RunConflict``-free: the caller made the id unique)."""
+        """A new run row (a taken id is a ``RunConflict``); ``executor`` as on :class:`RunInfo`."""
 
     @abstractmethod
     def claim(self, run_id: str, owner: Owner, from_statuses: Sequence[str]) -> bool:
-        """Atomically make ``owner`` the owner of a run whose status is in ``from_statuses``; False if not."""
+        """Atomically make ``owner`` the owner of a run whose status is in ``from_statuses``; False if not.
+
+        A claim counts one attempt (``attempts + 1``).
+        """
+
+    @abstractmethod
+    def requeue(
+        self,
+        run_id: str,
+        owner_token: str | None,
+        reason: str,
+        max_attempts: int,
+        final_event: Callable[[int], EventRow] | None = None,
+    ) -> str | None:
+        """An active run whose owner (still ``owner_token``) is gone goes back to ``queued`` in one step.
+
+        Below ``max_attempts`` the row becomes ``queued`` with no owner and ``sent_at``
+        cleared (so a sweeper sends it again); at the limit it becomes ``failed`` with
+        ``reason``, and ``final_event(seq)`` is appended with it. The new status, or
+        ``None`` when the row had changed meanwhile (another process got there first).
+        """
+
+    @abstractmethod
+    def mark_sent(self, run_id: str) -> None:
+        """Note that the run's id was just handed to the broker."""
+
+    @abstractmethod
+    def cancel_queued(self, run_id: str, final_event: Callable[[int], EventRow]) -> bool:
+        """``queued`` -> ``cancelled`` (no owner to ask), with ``final_event(seq)``; True if it changed."""
 
     @abstractmethod
     def heartbeat(self, run_id: str, owner: Owner) -> bool:

@@ -165,6 +165,56 @@ def test_interrupt_needs_the_same_owner_and_appends_the_next_event(store):
     assert not store.interrupt("r1", ME.token, "again", final)  # only an active run is interrupted
 
 
+def test_a_claim_counts_an_attempt_and_the_executor_is_kept(store):
+    store.insert("r1", "flow", None, "text", {}, {}, status="queued", executor="celery")
+    info = store.get("r1")
+    assert info.executor == "celery" and info.attempts == 0 and info.sent_at is None
+    assert store.claim("r1", ME, ("queued",))
+    assert store.get("r1").attempts == 1
+    _add(store, "r2")
+    assert store.get("r2").executor is None
+
+
+def test_requeue_needs_the_same_owner_and_counts_attempts_durably(connect):
+    store, other = connect(), connect()
+    store.insert("r1", "flow", None, "text", {}, {}, status="queued", executor="celery")
+    store.mark_sent("r1")
+    assert other.get("r1").sent_at is not None
+    store.claim("r1", ME, ("queued",))
+    store.append_event("r1", 1, "run_started", "t", {})
+    assert other.requeue("r1", YOU.token, "not yours", max_attempts=2) is None
+    assert other.requeue("r1", ME.token, "pid 111 is gone", max_attempts=2) == "queued"
+    info = store.get("r1")
+    assert (info.status, info.owner, info.sent_at, info.reason) == ("queued", None, None, "pid 111 is gone")
+    assert info.last_seq == 1  # no event: the run goes on
+    assert other.claim("r1", YOU, ("queued",)) and store.get("r1").attempts == 2
+    made: list[int] = []
+
+    def final(seq: int) -> tuple[str, str, dict]:
+        made.append(seq)
+        return "run_finished", "t", {"seq": seq}
+
+    assert store.requeue("r1", YOU.token, "pid 222 is gone too", max_attempts=2, final_event=final) == "failed"
+    info = other.get("r1")
+    assert info.status == "failed" and info.error == "pid 222 is gone too" and made == [2]
+    assert info.error_info["type"] == "RunInterrupted" and info.finished_at is not None
+    assert store.requeue("r1", YOU.token, "again", max_attempts=5) is None  # only an active run
+
+
+def test_cancel_queued_only_before_a_claim(store):
+    def final(seq: int) -> tuple[str, str, dict]:
+        return "run_finished", "t", {"seq": seq}
+
+    _add(store, "r1")
+    assert store.cancel_queued("r1", final)
+    info = store.get("r1")
+    assert info.status == "cancelled" and info.last_seq == 1 and info.finished_at is not None
+    assert not store.claim("r1", ME, ("queued",))
+    _add(store, "r2")
+    store.claim("r2", ME, ("queued",))
+    assert not store.cancel_queued("r2", final) and store.get("r2").status == "running"
+
+
 def test_cancel_requests_are_seen_by_other_connections_and_cleared_by_claim(connect):
     owner, other = connect(), connect()
     _add(owner, "r1")

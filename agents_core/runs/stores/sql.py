@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from agents_core.errors import RunConflict, RunNotFound
-from agents_core.runs.lifecycle import ACTIVE_STATUSES, RUNNING, Owner
+from agents_core.runs.lifecycle import ACTIVE_STATUSES, CANCELLED, FAILED, QUEUED, RUNNING, Owner
 from agents_core.runs.store import EventRow, RunInfo, RunStore, StoredEvent, run_totals
 
 metadata = sa.MetaData()
@@ -67,6 +67,10 @@ NEW_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any], str | None]] = [
     ("cost_usd", sa.Double(), None),
     ("input_tokens", sa.Integer(), None),
     ("output_tokens", sa.Integer(), None),
+    # where the run executes (None: in-process; "celery": a worker), claims so far, last send to the broker
+    ("executor", sa.Text(), None),
+    ("attempts", sa.Integer(), "0"),
+    ("sent_at", sa.Double(), None),
 ]
 for _name, _type, _default in NEW_COLUMNS:
     runs.append_column(
@@ -173,13 +177,16 @@ class SqlRunStore(RunStore):
         inputs: dict[str, Any],
         overrides: dict[str, Any],
         status: str = "queued",
+        executor: str | None = None,
     ) -> None:
         now = self._now_created()
         row = dict(run_id=run_id, workflow_name=workflow_name, workflow_file=workflow_file)
         row |= dict(workflow_text=workflow_text, inputs=_dumps(inputs), overrides=_dumps(overrides))
         try:
             with self._write() as db:
-                db.execute(runs.insert().values(**row, status=status, created_at=now, updated_at=now))
+                db.execute(
+                    runs.insert().values(**row, status=status, created_at=now, updated_at=now, executor=executor)
+                )
         except sa.exc.IntegrityError:
             raise RunConflict(
                 f"a run with id {run_id!r} exists already.", "Leave run_id out to get a fresh one."
@@ -201,6 +208,7 @@ class SqlRunStore(RunStore):
                 updated_at=now,
                 cancel_requested=0,
                 reason=None,
+                attempts=runs.c.attempts + 1,
             )
         )
         with self._write() as db:
@@ -265,9 +273,73 @@ class SqlRunStore(RunStore):
         with self._conflicts(run_id), self._write() as db:
             changed = db.execute(update).rowcount
             if changed == 1 and final_event is not None:
-                seq = self._last_seq(db, run_id) + 1
-                self._insert_event(db, run_id, seq, *final_event(seq))
+                self._append_next(db, run_id, final_event)
         return changed == 1
+
+    def requeue(
+        self,
+        run_id: str,
+        owner_token: str | None,
+        reason: str,
+        max_attempts: int,
+        final_event: Callable[[int], EventRow] | None = None,
+    ) -> str | None:
+        now = time.time()
+        same_owner = runs.c.owner_token.is_(None) if owner_token is None else runs.c.owner_token == owner_token
+        mine = sa.and_(runs.c.run_id == run_id, runs.c.status.in_(ACTIVE_STATUSES), same_owner)
+        back = runs.update().where(mine, runs.c.attempts < max_attempts)
+        back = back.values(
+            status=QUEUED,
+            reason=reason,
+            owner_host=None,
+            owner_pid=None,
+            owner_token=None,
+            heartbeat_at=None,
+            sent_at=None,
+            updated_at=now,
+        )
+        error = {"node": None, "type": "RunInterrupted", "message": reason, "hint": "", "category": "run_failed"}
+        give_up = runs.update().where(mine, runs.c.attempts >= max_attempts)
+        give_up = give_up.values(
+            status=FAILED, reason=reason, error=reason, error_info=_dumps(error), finished_at=now, updated_at=now
+        )
+        # each UPDATE re-checks its WHERE under the row lock, so of two sweepers exactly one changes the row
+        with self._conflicts(run_id), self._write() as db:
+            if db.execute(back).rowcount == 1:
+                return QUEUED
+            if db.execute(give_up).rowcount != 1:
+                return None
+            if final_event is not None:
+                self._append_next(db, run_id, final_event)
+            return FAILED
+
+    def mark_sent(self, run_id: str) -> None:
+        with self._write() as db:
+            db.execute(runs.update().where(runs.c.run_id == run_id).values(sent_at=time.time()))
+
+    def cancel_queued(self, run_id: str, final_event: Callable[[int], EventRow]) -> bool:
+        now = time.time()
+        update = (
+            runs.update()
+            .where(runs.c.run_id == run_id, runs.c.status == QUEUED)
+            .values(
+                status=CANCELLED,
+                finished_at=now,
+                updated_at=now,
+                cancel_requested=0,
+                reason="cancelled while queued",
+            )
+        )
+        with self._conflicts(run_id), self._write() as db:
+            changed = db.execute(update).rowcount
+            if changed == 1:
+                self._append_next(db, run_id, final_event)
+        return changed == 1
+
+    def _append_next(self, db: Connection, run_id: str, final_event: Callable[[int], EventRow]) -> None:
+        """Append ``final_event(seq)`` at the run's next seq, inside the caller's transaction."""
+        seq = self._last_seq(db, run_id) + 1
+        self._insert_event(db, run_id, seq, *final_event(seq))
 
     def request_cancel(self, run_id: str) -> None:
         with self._write() as db:
@@ -349,6 +421,9 @@ class SqlRunStore(RunStore):
             cost_usd=r["cost_usd"],
             input_tokens=r["input_tokens"],
             output_tokens=r["output_tokens"],
+            executor=r["executor"],
+            attempts=int(r["attempts"] or 0),
+            sent_at=r["sent_at"],
         )
 
     def get(self, run_id: str) -> RunInfo:
