@@ -351,6 +351,10 @@ class RunService:
             result = RunResult(run_id, info.workflow_name, FAILED, {}, {}, [], error_info(exc))
             self._finish(_Live(run_id), result, self.store.last_seq(run_id) + 1)
             return "failed"
+        # Observers: a worker's run is heard by this service's observers, as an in-process run is by its
+        # starter's. Where the server configures tracking (MLFLOW_TRACKING_URI), the worker's service must
+        # be built the same way (see executors.celery.worker_service) and the run attached here, before
+        # _launch, exactly where start() attaches an in-process run.
         self._launch(run_id, prepared, resumed)
         live = self._live.get(run_id)  # gone already when the run was that quick
         if wait and live is not None and live.task is not None:

@@ -123,6 +123,8 @@ def worker_service(app: Celery) -> Any:
     with _SERVICES_LOCK:
         service = _SERVICES.get(id(app))
         if service is None:
+            # the seam for observers: a worker builds its service as the server builds its own (tracking
+            # from MLFLOW_TRACKING_URI once agents_core.observability is there), so worker runs are tracked alike
             service = _SERVICES[id(app)] = RunService(default_store_target(), executor=CeleryExecutor(app=app))
         return service
 
