@@ -22,6 +22,7 @@ maps errors to exit codes, messages and HTTP statuses in one place::
     │   ├── BudgetUnenforceable        configuration (2, 500): a budget on a model no price source knows
     │   ├── RunNotFound                not_found (2, 404): no run with that id in the store
     │   ├── RunConflict                conflict (2, 409): finished already, or owned by a live process
+    │   ├── StoreError                 configuration (2, 500): the run store's URL is unusable
     │   └── RunCancelled               cancelled (130, 409): cancelled on request
     ├── PricingFileError               configuration (2, 500): pricing.yaml unreadable or of the wrong shape
     ├── WorkspaceError                 workspace (2, 403): a path outside the workspace, a name refused
@@ -249,6 +250,12 @@ class RunConflict(RunError):
     """The run cannot be started or resumed now: it succeeded already, or a live owner runs it."""
 
     category: ClassVar[str] = "conflict"
+
+
+class StoreError(RunError):
+    """The run store cannot be opened as given (an unsupported ``DATABASE_URL`` / ``AGENTS_RUN_STORE``)."""
+
+    category: ClassVar[str] = "configuration"
 
 
 class RunCancelled(RunError):

@@ -62,6 +62,16 @@ with st.expander("Advanced"):
     base_image = st.text_input("Base image", value="python:3.11-slim", key="deploy_base_image")
     offline = st.checkbox("Offline build (wheelhouse made here, network off)", key="deploy_offline")
     host_network = st.checkbox("Use the host's network", key="deploy_host_network")
+    workers = st.number_input(
+        "Celery workers (0: one container)",
+        min_value=0,
+        max_value=64,
+        value=0,
+        step=1,
+        key="deploy_scale",
+        help="N > 0 generates a docker-compose.yml with PostgreSQL, Redis, the API and N workers; "
+        "start it with `docker compose up -d --build` in the generated folder.",
+    )
 
 try:
     env = env_choice(mode, uploaded.getvalue() if uploaded else None, pasted)
@@ -79,6 +89,7 @@ options = DeployOptions(
     base_image=base_image.strip() or "python:3.11-slim",
     offline=offline,
     network="host" if host_network else None,
+    scale=int(workers),
 )
 generate_col, deploy_col = st.columns(2)
 if generate_col.button("Generate artifacts", key="deploy_generate"):
@@ -92,6 +103,7 @@ if generate_col.button("Generate artifacts", key="deploy_generate"):
             port=options.port,
             name=options.name,
             base_image=options.base_image,
+            scale=options.scale,
         )
         st.session_state[ZIP] = (f"{artifacts.name}-deployment.zip", zip_folder(artifacts.output_dir))
     except AgentsError as exc:
@@ -100,7 +112,9 @@ if ZIP in st.session_state:
     file_name, data = st.session_state[ZIP]
     generate_col.download_button("Download the build context (zip)", data, file_name, "application/zip")
 
-if deploy_col.button("Build and deploy", type="primary", disabled=not engine.available or env is None):
+if options.scale:
+    deploy_col.caption("With workers, generate the artifacts and run `docker compose up -d --build` there.")
+elif deploy_col.button("Build and deploy", type="primary", disabled=not engine.available or env is None):
     steps = st.status("Deploying...", expanded=True)
     log_box = steps.empty()
     tail = LogTail()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import servers
 
 # Set before anything imports MLflow or Streamlit: nothing may phone home.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -36,6 +40,7 @@ def isolated_workspace(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     root = tmp_path_factory.mktemp("workspace")
     monkeypatch.setenv("AGENTS_WORKSPACE", str(root))
     monkeypatch.setenv("AGENTS_RUN_STORE", str(root / "runs.sqlite"))
+    monkeypatch.delenv("AGENTS_EXECUTOR", raising=False)  # runs execute in-process unless a test says otherwise
     yield root
 
 
@@ -43,3 +48,47 @@ def isolated_workspace(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 def run_store(isolated_workspace: Path) -> Path:
     """The path of this test's run store (``$AGENTS_RUN_STORE``; the file exists once a run was stored)."""
     return Path(os.environ["AGENTS_RUN_STORE"])
+
+
+# -- real PostgreSQL and Redis servers (tests/servers.py), started once per session on demand -------
+
+
+def _server_or_skip(start: Callable[[], contextlib.AbstractContextManager[servers.Server]]) -> Iterator[servers.Server]:
+    """The server; without its binaries a skip, except under ``CI=true`` where that is a failure."""
+    try:
+        manager = start()
+        server = manager.__enter__()
+    except servers.ServerUnavailable as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true needs this server: {exc}")
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[servers.Server]:
+    """A PostgreSQL of this test session (``.url`` is a ``postgresql+psycopg://`` URL; ``stop()``/``start()``)."""
+    yield from _server_or_skip(servers.postgres_server)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[servers.Server]:
+    """A Redis of this test session (``.url`` is ``redis://127.0.0.1:PORT/0``)."""
+    yield from _server_or_skip(servers.redis_server)
+
+
+@pytest.fixture
+def fresh_redis() -> Iterator[servers.Server]:
+    """A Redis of this test alone (a test may ``stop()`` and ``start()`` it), shut down after."""
+    yield from _server_or_skip(servers.redis_server)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: servers.Server) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield servers.create_database(postgres_server, name)
+    servers.drop_database(postgres_server, name)

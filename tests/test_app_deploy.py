@@ -57,6 +57,22 @@ def test_without_an_engine_the_page_says_so_and_still_offers_the_zip(
     assert [d for d in at.get("download_button")], "the zip is offered for download"
 
 
+def test_workers_generate_the_scaled_compose_file(
+    no_engine: str, isolated_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    at = _page(monkeypatch, isolated_workspace)
+    at.number_input(key="deploy_scale").set_value(2).run()
+    assert not [b for b in at.button if b.label == "Build and deploy"]  # a compose project: generate, then compose up
+    assert any("docker compose up" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Generate artifacts").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    compose = output_folder(isolated_workspace, "article_writer.yaml") / "docker-compose.yml"
+    services = yaml.safe_load(compose.read_text())["services"]
+    assert set(services) == {"postgres", "redis", "api", "worker-1", "worker-2"}
+
+
 def test_pasted_variables_with_a_bad_line_are_refused_with_the_line(
     no_engine: str, isolated_workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

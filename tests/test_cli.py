@@ -241,6 +241,7 @@ def test_python_dash_m_is_the_same_command():
 
 
 HEAVY = ("langchain", "langgraph", "mlflow", "streamlit", "pandas", "plotly", "fastapi", "docker")
+HEAVY += ("sqlalchemy", "psycopg")  # the run store's backends load on first use
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from agents_core.cli import (  # noqa: F401  (each registers its command)
     serve,
     ui,
     validate,
+    worker,
 )
 from agents_core.cli.app import app
 from agents_core.cli.output import plain_warnings

@@ -87,6 +87,16 @@ def up(
     network: Annotated[
         str | None, typer.Option(help="Docker network of the container ('host': the host's network).")
     ] = None,
+    scale: Annotated[
+        int,
+        typer.Option(
+            "--scale",
+            min=0,
+            metavar="N",
+            help="Generate a docker-compose.yml with PostgreSQL, Redis, the API and N Celery workers "
+            "(start it with `docker compose up -d --build`).",
+        ),
+    ] = 0,
     as_json: Annotated[bool, JSON_OPTION] = False,
 ) -> None:
     """Validate, generate the build context, build the image and run it detached."""
@@ -103,6 +113,7 @@ def up(
         base_image=base_image,
         offline=offline,
         network=network,
+        scale=scale,
     )
     try:
         env = choose_env(env_file, no_env_file=no_env_file)
@@ -133,12 +144,22 @@ def _print_artifacts(artifacts: Any, as_json: bool) -> None:
             "image": artifacts.image,
             "name": artifacts.name,
             "requirements": artifacts.requirements,
+            "scale": artifacts.scale,
         }
         sys.stdout.write(json.dumps(body) + "\n")
         return
     out = artifacts.output_dir
     lines = [f"Build context of {artifacts.flow_name} written to {out}:"]
     lines += [f"  {name}" for name in sorted(artifacts.files)]
+    if artifacts.scale:
+        lines += [
+            f"docker-compose.yml runs PostgreSQL, Redis, the API and {artifacts.scale} worker(s). Start it:",
+            f"  cd {out} && cp .env.example .env   # fill in the keys",
+            "  docker compose up -d --build",
+            f"  curl http://127.0.0.1:{artifacts.port}/health",
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
     lines += [
         "Build and run it yourself:",
         f"  docker build -t {artifacts.image} {out}",

@@ -33,6 +33,15 @@ def serve(
     max_queue: Annotated[
         int | None, typer.Option("--max-queue", min=0, help="Accepted runs that may wait; beyond it 429 (default 64).")
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            "--executor",
+            metavar="inprocess|celery",
+            help="Where runs execute: in this process (default), or on Celery workers "
+            "(needs CELERY_BROKER_URL; start workers with `configurable-agents worker`).",
+        ),
+    ] = None,
     no_auth: Annotated[
         bool, typer.Option("--no-auth", help="Serve beyond loopback without AGENTS_API_KEY (anyone can run it).")
     ] = False,
@@ -52,14 +61,20 @@ def serve(
             sync_timeout=sync_timeout,
             max_concurrent=max_concurrent,
             max_queue=max_queue,
+            executor=executor.strip().lower() if executor else None,
             no_auth=no_auth or None,
         )
         settings.check_exposure()
+        if settings.executor == "celery" and not settings.broker_url:
+            from agents_core.runs.executors.celery import broker_url_from_env
+
+            broker_url_from_env()  # the clear error: CELERY_BROKER_URL is needed
     except Exception as exc:
         exit_with_error(exc, as_json=False)
     auth = "API key required" if settings.api_key else "no API key (AGENTS_API_KEY unset)"
+    where = "; runs go to Celery workers" if settings.executor == "celery" else ""
     sys.stderr.write(
-        f"Serving {file} on http://{host}:{port} ({auth}); docs at http://{host}:{port}/docs. Ctrl+C stops.\n"
+        f"Serving {file} on http://{host}:{port} ({auth}{where}); docs at http://{host}:{port}/docs. Ctrl+C stops.\n"
     )
     sys.stderr.flush()
     try:

@@ -37,6 +37,9 @@ DEFAULT_PORT = 8000
 DEFAULT_MLFLOW_PORT = 5000
 DEFAULT_TIMEOUT = 30
 
+#: The most worker services ``scale`` writes into one compose file.
+MAX_SCALE = 64
+
 #: A file in every generated folder, so a later generation knows the folder is its own to rewrite.
 MARKER = ".configurable-agents-deployment"
 
@@ -51,12 +54,15 @@ BASE_REQUIREMENTS: tuple[str, ...] = (
     "langchain-core",
     "langgraph",
     "langgraph-checkpoint-sqlite",
+    "sqlalchemy",
     "genai-prices",
     "fastapi",
     "uvicorn",
     "sse-starlette",
     "python-multipart",
 )
+#: Added with ``scale`` (workers): Celery on Redis, PostgreSQL for runs, events and checkpoints.
+SCALE_REQUIREMENTS: tuple[str, ...] = ("celery", "redis", "psycopg", "psycopg-binary", "langgraph-checkpoint-postgres")
 #: Added when the MLflow tracking (and its UI in the container) is on.
 MLFLOW_REQUIREMENTS: tuple[str, ...] = ("mlflow",)
 #: Distributions whose native code needs the OpenMP runtime (libgomp) in the image.
@@ -131,7 +137,7 @@ def workflow_key_variables(workflow: Any) -> list[str]:
     return [v for v in variables if v not in _SET_BY_IMAGE]
 
 
-def runtime_requirements(workflow: Any, *, enable_mlflow: bool) -> list[str]:
+def runtime_requirements(workflow: Any, *, enable_mlflow: bool, scale: int = 0) -> list[str]:
     """Pinned requirement lines (``name==version``) of what this workflow needs at run time.
 
     Versions are those installed here, so the image runs what was tested on
@@ -148,6 +154,8 @@ def runtime_requirements(workflow: Any, *, enable_mlflow: bool) -> list[str]:
             names.extend(_distributions_of_modules(info.requires_modules))
     if enable_mlflow:
         names.extend(MLFLOW_REQUIREMENTS)
+    if scale:
+        names.extend(SCALE_REQUIREMENTS)
     lines: list[str] = []
     seen: set[str] = set()
     for name in names:
@@ -191,6 +199,8 @@ class DeploymentArtifacts(Mapping[str, Path]):
     key_variables: list[str] = field(default_factory=list)
     example_body: dict[str, Any] = field(default_factory=dict)
     offline: bool = False
+    #: Worker services in ``docker-compose.yml`` (0: one self-contained container).
+    scale: int = 0
 
     def __getitem__(self, key: str) -> Path:
         return self.files[key]
@@ -244,6 +254,7 @@ def generate_deployment_artifacts(
     offline: bool = False,
     env_file: bool = True,
     on_progress: Callable[[str], None] | None = None,
+    scale: int = 0,
 ) -> DeploymentArtifacts:
     """Render the build context of the workflow file ``config`` into ``output_dir``; return what was written.
 
@@ -253,6 +264,12 @@ def generate_deployment_artifacts(
     listen on, ``name`` the container name (the flow's name by default),
     ``base_image`` the ``FROM`` of both stages. With ``offline`` a wheelhouse
     is built here and the image installs from it with ``--no-index``.
+
+    With ``scale`` N (1 or more) ``docker-compose.yml`` is the scaled-out
+    shape instead: PostgreSQL (runs, events, checkpoints) and Redis (the Celery
+    broker), the API service (``AGENTS_EXECUTOR=celery``, stateless, so it may
+    have replicas) and N worker services, each with a healthcheck and named
+    volumes; the image then also carries Celery and the PostgreSQL drivers.
     """
     from agents_core.workflow import load_workflow
 
@@ -262,10 +279,15 @@ def generate_deployment_artifacts(
     _check_port(mlflow_port, "mlflow_port")
     if timeout < 0:
         raise DeployError(f"timeout must be 0 or more seconds, not {timeout}.", "Pass --timeout 30, say.")
+    if not isinstance(scale, int) or isinstance(scale, bool) or not 0 <= scale <= MAX_SCALE:
+        raise DeployError(
+            f"scale must be a number of workers from 1 to {MAX_SCALE} (0: no workers), not {scale!r}.",
+            "Pass --scale 2, say; one worker runs one run at a time.",
+        )
     flow_name = workflow.flow.name
     container = name or slug(flow_name)
     image = f"configurable-agents-{slug(flow_name)}:latest"
-    requirements = runtime_requirements(workflow, enable_mlflow=enable_mlflow)
+    requirements = runtime_requirements(workflow, enable_mlflow=enable_mlflow, scale=scale)
     providers = workflow_providers(workflow)
     key_variables = workflow_key_variables(workflow)
     body = example_body(workflow)
@@ -292,6 +314,8 @@ def generate_deployment_artifacts(
         "example_body": json.dumps(body),
         "requirement_count": len(requirements),
         "python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "scale": scale,
+        "workers": [f"worker-{i}" for i in range(1, scale + 1)],
     }
     rendered = {
         "Dockerfile": "Dockerfile.j2",
@@ -335,6 +359,7 @@ def generate_deployment_artifacts(
         key_variables=key_variables,
         example_body=body,
         offline=offline,
+        scale=scale,
     )
 
 

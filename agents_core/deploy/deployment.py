@@ -55,6 +55,9 @@ class DeployOptions:
     network: str | None = None
     #: Seconds to wait for ``/health`` after the start.
     health_timeout: float = 180.0
+    #: Celery worker services in the generated ``docker-compose.yml`` (with PostgreSQL and Redis); 0: none.
+    #: A scaled deployment is a compose project: it is generated, and ``docker compose up`` starts it.
+    scale: int = 0
 
 
 @dataclass
@@ -196,8 +199,9 @@ def deploy(
         offline=options.offline,
         env_file=bool(env.values),
         on_progress=say,
+        scale=options.scale,
     )
-    if options.generate_only:
+    if options.generate_only or options.scale:
         return artifacts
 
     say(f"Connecting to the Docker engine at {docker_engine.engine_address()}")

@@ -11,7 +11,13 @@
     GET  /health  /schema  /     liveness; input and output JSON Schemas; service info (OpenAPI at /docs)
 
 The server never reaches past the run service: the service owns each run's
-task, status and events; the server keeps only its job book
+task, status and events. With ``executor=celery`` (``serve --executor celery``,
+``AGENTS_EXECUTOR=celery``) ``POST /run`` writes the run row ``queued`` and hands
+its id to the broker; Celery workers execute it, and every endpoint reads the
+shared store, so any API replica answers for any job (a job another replica
+accepted is found by its run id). A broker that is down leaves the run
+``queued`` (still 202); the workers' sweeper sends it once the broker is back.
+The server the server keeps only its job book
 (:mod:`agents_core.deploy.jobs`: idempotency keys and attempts). On start it
 picks up the jobs a dead server left behind (:func:`recover_jobs`). Every
 error becomes a JSON body with the HTTP status of its category (one table,
@@ -25,6 +31,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -56,7 +63,7 @@ from agents_core.errors import (
 from agents_core.runs.executors.bounded import BoundedExecutor
 from agents_core.runs.lifecycle import ACTIVE_STATUSES, INTERRUPTED, TERMINAL_STATUSES
 from agents_core.runs.service import RunService
-from agents_core.runs.store import default_store_path
+from agents_core.runs.store import STORE_DIR, default_store_target
 
 log = logging.getLogger(__name__)
 
@@ -276,8 +283,12 @@ class FinishedRuns:
         for loop, future in waiters:
             loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(None))
 
-    async def wait(self, run_id: str, timeout: float, service: RunService) -> bool:
-        """Whether the run ended within ``timeout`` seconds."""
+    async def wait(self, run_id: str, timeout: float, service: RunService, poll: float | None = None) -> bool:
+        """Whether the run ended within ``timeout`` seconds.
+
+        A run this process executes wakes the waiter through :meth:`on_event`; one that a
+        worker executes (``poll`` seconds given) is looked up in the shared store every ``poll`` s.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
@@ -285,8 +296,18 @@ class FinishedRuns:
         try:
             if await asyncio.to_thread(service.result, run_id) is not None:  # it ended before we listened
                 return True
-            await asyncio.wait_for(future, timeout)
-            return True
+            if poll is None:
+                await asyncio.wait_for(future, timeout)
+                return True
+            deadline = loop.time() + timeout
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    await asyncio.wait_for(asyncio.shield(future), min(poll, left))
+                    return True
+                except TimeoutError:
+                    if await asyncio.to_thread(service.result, run_id) is not None:
+                        return True
+            return False
         except TimeoutError:
             return False
         finally:
@@ -325,12 +346,29 @@ class JobServer:
     def capacity(self) -> int:
         return self.settings.max_concurrent + self.settings.max_queue
 
+    @property
+    def remote(self) -> bool:
+        """Whether runs execute on workers (the Celery executor), not in this process."""
+        return hasattr(self.service.executor, "send")
+
     # -- jobs ---------------------------------------------------------------------------------
     def job(self, job_id: str) -> Job:
         job = self.book.get(job_id)
+        if job is None and self.remote:
+            job = self._shared_job(job_id)
         if job is None:
             raise RunNotFound(f"no job with id {job_id!r} on this server.", "Use the job_id that POST /run returned.")
         return job
+
+    def _shared_job(self, job_id: str) -> Job | None:
+        """A job another API replica accepted: its id is its run's id in the shared store (same workflow)."""
+        try:
+            info = self.service.get(job_id)
+        except RunNotFound:
+            return None
+        if info.workflow_name != self.workflow.flow.name:
+            return None
+        return Job(job_id, job_id, None, None, max(info.attempts, 1), info.created_at)
 
     def status_of(self, run_id: str, stored: str) -> str:
         executor = self.service.executor
@@ -416,7 +454,8 @@ class JobServer:
         timeout = self.settings.sync_timeout
         finished = False
         if timeout > 0:
-            finished = await self.finished.wait(job.run_id, timeout, self.service)
+            poll = 0.2 if self.remote else None  # a worker's run ends in another process: ask the store
+            finished = await self.finished.wait(job.run_id, timeout, self.service, poll)
         return self.response_for(job, finished, replayed)
 
     async def replay(self, job: Job, digest: str | None) -> JSONResponse:
@@ -499,37 +538,47 @@ def _load_workflow(workflow: Any) -> Workflow:
 
 
 def _book_path(service: RunService, settings: ServerSettings) -> Path:
+    """Beside a SQLite store; with a database store (no file), in the workspace's ``.configurable-agents``."""
     store_path = getattr(service.store, "path", None)
-    if store_path is None:
-        store_path = Path(settings.run_store) if settings.run_store else default_store_path()
-    return Path(store_path).parent / JOBS_FILE
+    if store_path is not None:
+        return Path(store_path).parent / JOBS_FILE
+    return Path(os.environ.get("AGENTS_WORKSPACE") or os.getcwd()) / STORE_DIR / JOBS_FILE
+
+
+def make_service(settings: ServerSettings) -> RunService:
+    """The server's run service: its store (``run_store``, else ``AGENTS_RUN_STORE``, ``DATABASE_URL``, the
+    workspace's file) and its executor (a :class:`BoundedExecutor` of ``max_concurrent`` slots, or Celery)."""
+    store = settings.run_store or default_store_target()
+    # a server with MLFLOW_TRACKING_URI tracks every run it executes (workers track theirs the same way)
+    tracking = {"tracking": bool(settings.mlflow_tracking_uri), "tracking_uri": settings.mlflow_tracking_uri}
+    if settings.executor == "celery":
+        from agents_core.runs.executors.celery import CeleryExecutor
+
+        return RunService(store, executor=CeleryExecutor(settings.broker_url), **tracking)
+    return RunService(store, executor=BoundedExecutor(settings.max_concurrent), **tracking)
 
 
 def create_app(workflow: Any, service: RunService | None = None, settings: ServerSettings | None = None) -> FastAPI:
     """The server of one workflow (a path, text, dict or ``Workflow``); jobs are runs of ``service``.
 
     Without a service, one is made on ``settings.run_store`` (else
-    ``$AGENTS_RUN_STORE`` or the workspace's store) with a
-    :class:`BoundedExecutor` of ``settings.max_concurrent`` slots. An invalid
+    ``$AGENTS_RUN_STORE``, ``$DATABASE_URL`` or the workspace's store) with a
+    :class:`BoundedExecutor` of ``settings.max_concurrent`` slots, or, with
+    ``settings.executor == "celery"``, the Celery executor (runs go to workers). An invalid
     workflow raises ``ValidationFailed`` here, before anything serves.
     """
     settings = settings or ServerSettings()
     loaded = _load_workflow(workflow)
     if service is None:
-        store = settings.run_store or default_store_path()
-        service = RunService(
-            store,
-            executor=BoundedExecutor(settings.max_concurrent),
-            tracking=bool(settings.mlflow_tracking_uri),  # a server with MLFLOW_TRACKING_URI tracks every run
-            tracking_uri=settings.mlflow_tracking_uri,
-        )
+        service = make_service(settings)
     book = JobBook(_book_path(service, settings))
     server = JobServer(loaded, service, settings, book)
     Input = input_model(loaded)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(recover_jobs, server)
+        if not server.remote:  # with workers, their sweeper re-queues the runs of dead owners
+            await asyncio.to_thread(recover_jobs, server)
         yield
         book.close()
 
@@ -638,6 +687,7 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
             "sync_timeout": settings.sync_timeout,
             "max_concurrent": settings.max_concurrent,
             "max_queue": settings.max_queue,
+            "executor": settings.executor,
             "load": server.load(),
             "endpoints": {
                 "run": "POST /run",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,6 +33,8 @@ ENV_NAMES: dict[str, tuple[str, ...]] = {
     "no_auth": ("AGENTS_NO_AUTH",),
     "mlflow_tracking_uri": ("MLFLOW_TRACKING_URI",),
     "run_store": ("AGENTS_RUN_STORE",),
+    "executor": ("AGENTS_EXECUTOR",),
+    "broker_url": ("CELERY_BROKER_URL",),
 }
 
 
@@ -53,7 +55,16 @@ class ServerSettings(BaseModel):
     retry_after: int = Field(2, ge=1, description="Seconds a 429 asks the client to wait.")
     no_auth: bool = Field(False, description="Allow serving beyond loopback without a key.")
     mlflow_tracking_uri: str | None = None
-    run_store: str | None = Field(None, description="Run store file (AGENTS_RUN_STORE); the workspace's by default.")
+    run_store: str | None = Field(
+        None,
+        description="Run store path or URL (AGENTS_RUN_STORE); else DATABASE_URL, else the workspace's file.",
+    )
+    executor: Literal["inprocess", "celery"] = Field(
+        "inprocess",
+        description="Where runs execute (AGENTS_EXECUTOR): in this process, or on Celery workers (then POST /run "
+        "queues the run; workers started with `configurable-agents worker` execute it).",
+    )
+    broker_url: str | None = Field(None, description="Celery broker with executor=celery (CELERY_BROKER_URL).")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServerSettings:
@@ -70,6 +81,8 @@ class ServerSettings(BaseModel):
                     values[name] = environ[variable]
                     source[name] = variable
                     break
+        if "executor" in values:
+            values["executor"] = str(values["executor"]).strip().lower()
         if "no_auth" in values:
             values["no_auth"] = str(values["no_auth"]).strip().lower() in ("1", "true", "yes", "on")
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -226,6 +226,24 @@ def prepare_resume(
     return _price(PreparedRun(report.workflow, workflow_text, workflow_file, {}, None, overrides, plans, models))
 
 
+def prepare_queued(
+    run_id: str,
+    workflow_text: str,
+    workflow_file: str | None,
+    workflow_name: str,
+    inputs: Mapping[str, Any],
+    overrides: dict[str, Any],
+) -> PreparedRun:
+    """A run accepted elsewhere (a worker's job): check its saved workflow and inputs again, from the start.
+
+    The inputs are the ones the row kept (as parsed), so they are checked without re-parsing text.
+    """
+    prepared = prepare_resume(run_id, workflow_text, workflow_file, workflow_name, overrides)
+    prepared.initial = check_inputs(prepared.workflow, dict(inputs))
+    prepared.inputs = dict(inputs)
+    return prepared
+
+
 def error_info(exc: BaseException, node: str | None = None) -> RunErrorInfo:
     """An exception as data: node, type, message (never doubled), hint and category."""
     if isinstance(exc, RunError) and exc.node:

@@ -26,6 +26,8 @@ RESUMABLE_STATUSES = (FAILED, CANCELLED, INTERRUPTED)
 HEARTBEAT_SECONDS = 2.0
 CANCEL_POLL_SECONDS = 0.5
 STALE_AFTER_SECONDS = 30.0
+#: How many times a worker run is claimed before an owner's death fails it instead of re-queuing it.
+MAX_ATTEMPTS = int(os.environ.get("AGENTS_MAX_ATTEMPTS", "3"))
 
 _PROCESS_TOKEN = uuid.uuid4().hex[:16]
 

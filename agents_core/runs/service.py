@@ -13,17 +13,30 @@ start) turn a ``running`` run whose owner is gone into ``interrupted``. Faces
 read events with :meth:`RunService.events` (replay from any ``seq``, then
 follow live; it works from another process too, by polling the table).
 
+A store that becomes unreachable mid-run (a PostgreSQL restart) ends the run
+``failed`` with a ``StoreUnavailable`` reason naming the store; its end is
+retried for :data:`FINISH_RETRY_SECONDS`, and a row this process stopped
+running without recording its end is reaped as ``interrupted``, never left
+``running``.
+
 The store is passed in; :func:`default_service` is the one place that reads
 ``AGENTS_RUN_STORE`` or the workspace, for the faces.
+
+Where runs execute is the ``executor`` (``inprocess``, the default, or
+``celery``; ``$AGENTS_EXECUTOR`` when not given). With ``celery``, ``start``
+writes the row ``queued`` and sends its id to the broker; a worker's service
+claims it in :meth:`RunService.execute_queued`, and every worker's
+:meth:`RunService.sweep` re-queues runs whose owner died (up to
+``max_attempts``, counted in the row) and sends again runs left ``queued``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
-import sqlite3
 import threading
 import time
 import uuid
@@ -35,6 +48,7 @@ from typing import Any, Protocol, runtime_checkable
 from agents_core.engine.events import RunEvent, RunFinished, RunResult, RunStarted, event_from_dict
 from agents_core.errors import RunConflict, RunError, category_of, describe_exception
 from agents_core.runs.budgets import check_monthly_budget
+from agents_core.runs.executors import CELERY, make_executor
 from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask
 from agents_core.runs.lifecycle import (
     ACTIVE_STATUSES,
@@ -43,8 +57,10 @@ from agents_core.runs.lifecycle import (
     FAILED,
     HEARTBEAT_SECONDS,
     INTERRUPTED,
+    MAX_ATTEMPTS,
     QUEUED,
     RESUMABLE_STATUSES,
+    RUNNING,
     SUCCESS,
     TERMINAL_STATUSES,
     current_owner,
@@ -53,6 +69,22 @@ from agents_core.runs.lifecycle import (
 from agents_core.runs.store import RunInfo, RunStore, StoredEvent, open_store
 
 log = logging.getLogger(__name__)
+
+#: How long a run's end is retried while the store is unreachable (a PostgreSQL restart, a fail-over).
+FINISH_RETRY_SECONDS = 60.0
+
+#: The runs this process executes now (over all its services): a row owned by this process's token
+#: that is not in here was left behind (its end could not be recorded) and is reaped as interrupted.
+_PROCESS_RUNS: collections.Counter[str] = collections.Counter()
+_PROCESS_RUNS_LOCK = threading.Lock()
+
+
+def _mark_process_run(run_id: str, delta: int) -> None:
+    """Count this process's claims of a run (two concurrent resumes of one run each count until they end)."""
+    with _PROCESS_RUNS_LOCK:
+        _PROCESS_RUNS[run_id] += delta
+        if _PROCESS_RUNS[run_id] <= 0:
+            del _PROCESS_RUNS[run_id]
 
 
 @runtime_checkable
@@ -124,6 +156,10 @@ class RunService:
 
     ``observers`` (objects with ``on_event(event)``, or plain callables) hear every
     event in order from the run's task; one that raises is logged once and ignored.
+    ``executor`` is where :meth:`start` sends runs: ``"inprocess"``, ``"celery"``,
+    an executor object, or ``None`` for ``$AGENTS_EXECUTOR``. Runs this process
+    executes itself (its own, or a worker's claimed ones) always run in-process.
+    ``max_attempts`` bounds how often a worker run whose owner died is re-queued.
     """
 
     def __init__(
@@ -131,7 +167,8 @@ class RunService:
         store: RunStore | str | os.PathLike[str],
         *,
         observers: Iterable[Observer | Callable[[RunEvent], None]] = (),
-        executor: InProcessExecutor | None = None,
+        executor: Any = None,
+        max_attempts: int = MAX_ATTEMPTS,
         tracking: bool = False,
         tracking_uri: str | None = None,
         workspace: str | os.PathLike[str] | None = None,
@@ -142,7 +179,10 @@ class RunService:
         self.workspace = Path(workspace) if workspace else _workspace_of(self.store)
         self._tracker: Any = None
         self.observers: list[Any] = [o if hasattr(o, "on_event") else _CallableObserver(o) for o in observers]
-        self.executor = executor or InProcessExecutor()
+        self.executor = make_executor(executor)
+        self._local = self.executor if hasattr(self.executor, "submit") else InProcessExecutor()
+        self._remote = self.executor if hasattr(self.executor, "send") else None
+        self.max_attempts = max_attempts
         self.owner = current_owner()
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
@@ -224,15 +264,21 @@ class RunService:
         )
         check_monthly_budget(self.store, prepared.workflow)
         run_id = run_id or uuid.uuid4().hex[:12]
-        try:
-            self.store.insert(
-                run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED
-            )
-        except sqlite3.IntegrityError:
-            raise RunConflict(
-                f"a run with id {run_id!r} exists already.", "Leave run_id out to get a fresh one."
-            ) from None
-        if not self.store.claim(run_id, self.owner, (QUEUED,)):
+        # a run id that is taken already is a RunConflict from the store
+        self.store.insert(
+            run_id,
+            prepared.name,
+            prepared.file,
+            prepared.text,
+            prepared.inputs,
+            prepared.overrides,
+            QUEUED,
+            executor=self.executor.name,
+        )
+        if self._remote is not None:  # a worker claims it; a failed send leaves it queued for the sweeper
+            self._send(run_id)
+            return RunHandle(self, run_id)
+        if not self._claim(run_id, (QUEUED,)):
             raise RunConflict(f"run {run_id!r} was claimed by another process.", "Start a new run.")
         self._track(run_id, prepared, tracking)
         return self._launch(run_id, prepared, resumed=False)
@@ -270,7 +316,7 @@ class RunService:
             run_id, info.workflow_text, info.workflow_file, info.workflow_name, info.overrides, max_cost_usd
         )
         check_monthly_budget(self.store, prepared.workflow)
-        if not self.store.claim(run_id, self.owner, RESUMABLE_STATUSES):
+        if not self._claim(run_id, RESUMABLE_STATUSES):
             now = self.store.get(run_id)
             owner = now.owner.describe() if now.owner else "another process"
             raise RunConflict(
@@ -283,12 +329,104 @@ class RunService:
     async def aresume(self, run_id: str, **options: Any) -> RunHandle:
         return await asyncio.to_thread(self.resume, run_id, **options)
 
+    def _claim(self, run_id: str, statuses: tuple[str, ...]) -> bool:
+        """Claim the row for this process; the run counts as this process's from just before the claim."""
+        _mark_process_run(run_id, +1)
+        try:
+            if self.store.claim(run_id, self.owner, statuses):
+                return True
+        except BaseException:
+            _mark_process_run(run_id, -1)
+            raise
+        _mark_process_run(run_id, -1)
+        return False
+
     def _launch(self, run_id: str, prepared: Any, resumed: bool) -> RunHandle:
         live = _Live(run_id)
         with self._lock:
             self._live[run_id] = live
-        live.task = self.executor.submit(run_id, lambda: self._own(live, prepared, resumed))
+        live.task = self._local.submit(run_id, lambda: self._own(live, prepared, resumed))
         return RunHandle(self, run_id)
+
+    # -- runs on workers ----------------------------------------------------------------------
+    def _send(self, run_id: str) -> bool:
+        """Hand the run id to the broker; on failure the run stays ``queued`` (a sweeper sends it again)."""
+        if self._remote is None:
+            return False
+        try:
+            self._remote.send(run_id)
+        except Exception as exc:
+            log.warning(
+                "run %s stays queued: the broker did not take it (%s: %s); a worker's sweeper sends it again.",
+                run_id,
+                type(exc).__name__,
+                describe_exception(exc),
+            )
+            return False
+        with contextlib.suppress(Exception):  # only a hint for the sweeper; a failure means one more send
+            self.store.mark_sent(run_id)
+        return True
+
+    def execute_queued(self, run_id: str, *, wait: bool = True) -> str:
+        """A worker's job: claim a queued run and run it here (from its checkpoint if it has one).
+
+        Safe to call for any delivery of the run's id, however often: a run that a
+        live owner runs, or that is over, is left alone. A run whose owner died is
+        re-queued first (counting an attempt), then claimed here. Returns what
+        happened: ``"ran"``, ``"owned"`` (a live owner has it), ``"over"``, ``"taken"``
+        (another worker claimed it first), ``"missing"`` or ``"failed"`` (it could not start).
+        """
+        from agents_core.engine.runner import prepare_queued, prepare_resume
+        from agents_core.errors import RunNotFound
+
+        try:
+            info = self.get(run_id)  # a dead owner's run is re-queued here
+        except RunNotFound:
+            return "missing"
+        if info.status == RUNNING:
+            return "owned"
+        if info.status != QUEUED or info.executor != CELERY:  # over, or a run its own process starts now
+            return "over"
+        if not self._claim(run_id, (QUEUED,)):
+            return "taken"
+        try:
+            resumed = self.store.has_checkpoint(run_id)
+            args = (run_id, info.workflow_text, info.workflow_file, info.workflow_name)
+            if resumed:
+                prepared = prepare_resume(*args, info.overrides)
+            else:
+                prepared = prepare_queued(*args, info.inputs, info.overrides)
+        except Exception as exc:  # the saved workflow, its inputs or a provider key: fail it with the reason
+            from agents_core.engine.runner import error_info
+
+            result = RunResult(run_id, info.workflow_name, FAILED, {}, {}, [], error_info(exc))
+            self._finish(_Live(run_id), result, self.store.last_seq(run_id) + 1)
+            return "failed"
+        # a worker's run is heard by this service's observers and tracked as an in-process run would be:
+        # the worker's service tracks like the server's (MLFLOW_TRACKING_URI), else the file decides
+        self._track(run_id, prepared, None)
+        self._launch(run_id, prepared, resumed)
+        live = self._live.get(run_id)  # gone already when the run was that quick
+        if wait and live is not None and live.task is not None:
+            live.task.join()
+        return "ran"
+
+    def sweep(self, *, resend_after: float = 30.0) -> dict[str, list[str]]:
+        """One pass of a worker's sweeper (cheap, idempotent, safe in many processes at once).
+
+        Runs whose owner is gone are re-queued (or failed at ``max_attempts``), and
+        ``queued`` worker runs never sent, or sent more than ``resend_after`` s ago,
+        are sent again. The ids touched, by what was done.
+        """
+        reaped = self.reap()
+        resent: list[str] = []
+        if self._remote is not None:
+            now = time.time()
+            for info in self.store.list(status=QUEUED, limit=None):
+                due = info.sent_at is None or now - info.sent_at > resend_after
+                if info.executor == CELERY and due and self._send(info.run_id):
+                    resent.append(info.run_id)
+        return {"reaped": reaped, "resent": resent}
 
     # -- the run's task ---------------------------------------------------------------------
     async def _own(self, live: _Live, prepared: Any, resumed: bool) -> None:
@@ -322,6 +460,16 @@ class RunService:
             if not isinstance(exc, asyncio.CancelledError):
                 log.error("run %s stopped by %s: %s", run_id, type(exc).__name__, describe_exception(exc))
             info = error_info(exc)
+            store = self.store.unavailable(exc)
+            if store is not None and not cancelled:
+                info = type(info)(
+                    None,
+                    "StoreUnavailable",
+                    f"run {run_id!r} lost its run store ({store}) mid-run: {describe_exception(exc)}",
+                    f"The last finished node's checkpoint is kept. Once the database answers again, "
+                    f"resume it with: configurable-agents run --resume {run_id}",
+                    "run_failed",
+                )
             if cancelled:
                 info = type(info)(
                     None,
@@ -344,23 +492,35 @@ class RunService:
         """Terminal status and ``run_finished`` in one transaction, then the observers."""
         event = RunFinished(live.run_id, result).stamped(seq)
         error = result.error.to_dict() if result.error else None
-        try:
-            self.store.finish(
-                live.run_id,
-                result.status,
-                error,
-                result.outputs,
-                [n.to_dict() for n in result.nodes],
-                None,
-                (event.seq, event.kind, event.at.isoformat(), event.to_dict()),
-            )
-        except Exception as exc:  # the store itself failed: the row is found interrupted once we are gone
-            log.error("run %s: could not record its end: %s", live.run_id, describe_exception(exc))
+        deadline, pause = time.monotonic() + FINISH_RETRY_SECONDS, 0.2
+        while True:
+            try:
+                self.store.finish(
+                    live.run_id,
+                    result.status,
+                    error,
+                    result.outputs,
+                    [n.to_dict() for n in result.nodes],
+                    None,
+                    (event.seq, event.kind, event.at.isoformat(), event.to_dict()),
+                )
+                break
+            except Exception as exc:
+                store = self.store.unavailable(exc)
+                if store is not None and time.monotonic() < deadline:  # a database restart: wait for it
+                    log.warning("run %s: %s is unreachable; retrying to record its end.", live.run_id, store)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 5.0)
+                    continue
+                # the row is found interrupted by the next reap (see _reap_one), never left running
+                log.error("run %s: could not record its end: %s", live.run_id, describe_exception(exc))
+                break
         self._observe(event)
         live.finished = True
         live.notify()
         with self._lock:
             self._live.pop(live.run_id, None)
+        _mark_process_run(live.run_id, -1)
 
     async def _watch(self, run_id: str, main: asyncio.Task[Any] | None) -> None:
         """Heartbeat, and cancel requests from any process (polled every 0.5 s)."""
@@ -419,9 +579,16 @@ class RunService:
         return [info.run_id for info in self.store.list(status=ACTIVE_STATUSES, limit=None) if self._reap_one(info)]
 
     def _reap_one(self, info: RunInfo) -> bool:
+        if info.status == QUEUED and info.executor == CELERY:
+            return False  # no owner yet by design: it waits for a worker (the sweeper sends it again)
         reason = owner_gone(info.owner, info.heartbeat_at)
+        mine = info.owner is not None and info.owner.token == self.owner.token
+        if reason is None and mine and info.run_id not in _PROCESS_RUNS:
+            reason = "this process stopped running it without recording its end (its store was unreachable)"
         if reason is None:
             return False
+        if info.executor == CELERY:
+            return self._requeue(info, reason)
         from agents_core.engine.events import RunErrorInfo
 
         sentence = f"run {info.run_id!r} was interrupted: {reason}."
@@ -437,6 +604,35 @@ class RunService:
         if changed:
             log.warning("%s", sentence)
         return changed
+
+    def _requeue(self, info: RunInfo, reason: str) -> bool:
+        """A worker run whose owner died: interrupted, and back to ``queued`` (or ``failed`` at the limit)."""
+        from agents_core.engine.events import RunErrorInfo
+
+        attempt = f"attempt {info.attempts} of {self.max_attempts}"
+        if info.attempts < self.max_attempts:
+            sentence = f"run {info.run_id!r} was interrupted on {attempt} ({reason}); it was queued again."
+        else:
+            sentence = (
+                f"run {info.run_id!r} was interrupted on {attempt} ({reason}); no attempts are left, so it failed."
+            )
+        hint = f"Resume it with: configurable-agents run --resume {info.run_id}"
+        error = RunErrorInfo(None, "RunInterrupted", sentence, hint, "run_failed")
+        result = RunResult(info.run_id, info.workflow_name, FAILED, {}, {}, [], error)
+
+        def final(seq: int) -> tuple[str, str, dict[str, Any]]:
+            event = RunFinished(info.run_id, result).stamped(seq)
+            return event.kind, event.at.isoformat(), event.to_dict()
+
+        status = self.store.requeue(
+            info.run_id, info.owner.token if info.owner else None, sentence, self.max_attempts, final
+        )
+        if status is None:
+            return False
+        log.warning("%s", sentence)
+        if status == QUEUED:
+            self._send(info.run_id)
+        return True
 
     def _next_batch(self, run_id: str, after_seq: int) -> tuple[list[StoredEvent], bool]:
         """The logged events after ``after_seq``, and whether more may follow.
@@ -498,11 +694,20 @@ class RunService:
             return event.result
         return None
 
+    def _result_through_outages(self, run_id: str, last_try: bool) -> RunResult | None:
+        """:meth:`result`, but ``None`` (not yet) while the store is unreachable, until the last try."""
+        try:
+            return self.result(run_id)
+        except Exception as exc:
+            if last_try or self.store.unavailable(exc) is None:
+                raise
+            return None
+
     def wait(self, run_id: str, timeout: float | None = None, *, poll: float = 0.25) -> RunResult:
         """Block until the run ends; its result. ``TimeoutError`` after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            result = self.result(run_id)
+            result = self._result_through_outages(run_id, deadline is not None and time.monotonic() >= deadline)
             if result is not None:
                 return result
             if deadline is not None and time.monotonic() >= deadline:
@@ -517,7 +722,8 @@ class RunService:
         """:meth:`wait` for async code."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            result = self.result(run_id)
+            last = deadline is not None and time.monotonic() >= deadline
+            result = self._result_through_outages(run_id, last)
             if result is not None:
                 return result
             if deadline is not None and time.monotonic() >= deadline:
@@ -565,11 +771,32 @@ class RunService:
         info = self.get(run_id)
         if info.status not in ACTIVE_STATUSES:
             return info
+        if info.status == QUEUED and info.executor == CELERY and self._cancel_queued(info):
+            return self.get(run_id)
         self.store.request_cancel(run_id)
         live = self._live.get(run_id)
         if live is not None and live.task is not None:
             live.task.cancel()
         return self.get(run_id)
+
+    def _cancel_queued(self, info: RunInfo) -> bool:
+        """A run no worker has claimed yet: cancelled at once (a later delivery finds it over)."""
+        from agents_core.engine.events import RunErrorInfo
+
+        error = RunErrorInfo(
+            None,
+            "RunCancelled",
+            f"run {info.run_id!r} was cancelled before a worker started it.",
+            "Start it again when you need it.",
+            "cancelled",
+        )
+        result = RunResult(info.run_id, info.workflow_name, CANCELLED, {}, {}, [], error)
+
+        def final(seq: int) -> tuple[str, str, dict[str, Any]]:
+            event = RunFinished(info.run_id, result).stamped(seq)
+            return event.kind, event.at.isoformat(), event.to_dict()
+
+        return self.store.cancel_queued(info.run_id, final)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Cancel this service's runs and wait for their terminal status (for a face that exits)."""
@@ -596,23 +823,29 @@ def _workspace_of(store: RunStore) -> Path:
     return parent.parent if parent.name == ".configurable-agents" else parent
 
 
-_DEFAULTS: dict[Path, RunService] = {}
+_DEFAULTS: dict[Path | str, RunService] = {}
 _DEFAULTS_LOCK = threading.Lock()
 
 
 def default_service(
     workspace: str | os.PathLike[str] | None = None, *, store_path: str | os.PathLike[str] | None = None
 ) -> RunService:
-    """The process's service for a workspace's store (``AGENTS_RUN_STORE`` or ``<workspace>/.configurable-agents``).
+    """The process's service for a workspace's store.
 
-    One service per store file and process, so every face of the process sees the same live runs.
+    The store is ``store_path`` (a path or a URL), else ``AGENTS_RUN_STORE``, else
+    ``DATABASE_URL`` (PostgreSQL), else ``<workspace>/.configurable-agents/runs.sqlite``.
+    One service per store and process, so every face of the process sees the same live runs.
     """
-    from agents_core.runs.store import default_store_path
+    from agents_core.runs.store import default_store_target, is_url
 
-    path = Path(store_path) if store_path else default_store_path(workspace)
-    key = path.resolve()
+    target: Path | str
+    if store_path:
+        target = str(store_path) if is_url(str(store_path)) else Path(store_path)
+    else:
+        target = default_store_target(workspace)
+    key = target if isinstance(target, str) else target.resolve()
     with _DEFAULTS_LOCK:
         service = _DEFAULTS.get(key)
         if service is None:
-            service = _DEFAULTS[key] = RunService(path)
+            service = _DEFAULTS[key] = RunService(target)
         return service

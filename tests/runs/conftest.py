@@ -8,7 +8,7 @@ rest is tests/fakes.py's scripted model.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agents_core.llm.registry import ProviderInfo, register_provider, unregister_provider
 from agents_core.runs.service import RunService
-from agents_core.runs.store import SqliteRunStore
+from agents_core.runs.store import RunStore, open_store
 from tests.fakes import Script, ScriptedChatModel
 
 
@@ -68,8 +68,29 @@ def store_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def service(store_path: Path) -> Iterator[RunService]:
-    service = RunService(SqliteRunStore(store_path))
+def backend() -> str:
+    """The store backend of a test: SQLite here; test_service.py runs its tests on PostgreSQL too."""
+    return "sqlite"
+
+
+@pytest.fixture
+def make_store(backend: str, store_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[], RunStore]]:
+    """Opens another connection to this test's store (SQLite: ``store_path``; PostgreSQL: a fresh database)."""
+    target = store_path if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    opened: list[RunStore] = []
+
+    def make() -> RunStore:
+        opened.append(open_store(target))
+        return opened[-1]
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def service(make_store: Callable[[], RunStore]) -> Iterator[RunService]:
+    service = RunService(make_store())
     try:
         yield service
     finally:

@@ -1,7 +1,8 @@
 """The run service with a scripted provider: start, follow, cancel, resume, observers, exit paths.
 
-Real components throughout (SQLite store, LangGraph with its SQLite
-checkpointer, the service's own thread and loop); only the model is scripted.
+Real components throughout (the store and LangGraph's checkpointer on SQLite and,
+as a second parametrisation of every test, on a real PostgreSQL; the service's own
+thread and loop); only the model is scripted.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ import pytest
 from agents_core.engine.events import NodeRetried, NodeStarted, RunFinished, RunStarted, event_from_dict
 from agents_core.errors import RunConflict, RunError, RunNotFound
 from agents_core.runs.service import RunService
-from agents_core.runs.store import SqliteRunStore
 from tests.runs.conftest import Slow
 from tests.samples import THREE_STEPS
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every test of the service on both stores (PostgreSQL skips without a server, except under CI=true)."""
+    return request.param
 
 
 class RateLimited(Exception):
@@ -89,14 +95,14 @@ def test_a_consumer_that_stops_reading_does_not_stop_the_run(service, script):
     assert service.get(handle.run_id).status == "success"
 
 
-def test_an_observer_that_raises_never_fails_the_run_and_is_logged_once(store_path, script, caplog):
+def test_an_observer_that_raises_never_fails_the_run_and_is_logged_once(make_store, script, caplog):
     heard: list[Any] = []
 
     class Broken:
         def on_event(self, event: Any) -> None:
             raise ValueError("tracking is down")
 
-    service = RunService(SqliteRunStore(store_path), observers=[Broken(), heard.append])
+    service = RunService(make_store(), observers=[Broken(), heard.append])
     with caplog.at_level(logging.WARNING, logger="agents_core.runs.service"):
         result = service.start(THREE_STEPS, {"topic": "cats"}).wait(timeout=30)
     assert result.ok
@@ -149,12 +155,12 @@ def test_events_without_follow_give_what_is_logged_now_and_return(service, scrip
     assert rest[0].seq == now[-1].seq + 1 and isinstance(rest[-1], RunFinished)
 
 
-def test_two_concurrent_resumes_exactly_one_wins(store_path, script):
+def test_two_concurrent_resumes_exactly_one_wins(make_store, script):
     script.replies.update({"second": [ValueError("down")], "third": [Slow(0.5, "C")]})
-    first_service = RunService(SqliteRunStore(store_path))
+    first_service = RunService(make_store())
     failed = first_service.start(THREE_STEPS, {"topic": "cats"}).wait(timeout=30)
     assert failed.status == "failed"
-    services = [first_service, RunService(SqliteRunStore(store_path))]
+    services = [first_service, RunService(make_store())]
     barrier = threading.Barrier(2)
     outcomes: list[Any] = [None, None]
 
@@ -180,11 +186,11 @@ def test_two_concurrent_resumes_exactly_one_wins(store_path, script):
         service.shutdown()
 
 
-def test_resuming_a_run_under_a_live_owner_is_refused_naming_it(service, script):
+def test_resuming_a_run_under_a_live_owner_is_refused_naming_it(service, make_store, script):
     script.replies.update({"first": [Slow(60)]})
     handle = service.start(THREE_STEPS, {"topic": "cats"})
     _wait_for(lambda: _started(service, handle.run_id, "first"))
-    other = RunService(SqliteRunStore(service.store.path))
+    other = RunService(make_store())
     with pytest.raises(RunConflict, match=r"is running under pid \d+ on") as caught:
         other.resume(handle.run_id)
     assert "runs cancel" in caught.value.hint
@@ -220,11 +226,16 @@ def _engine_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "execute", broken)
 
 
-class _StoreBreaksOnNodeEvents(SqliteRunStore):
-    def append_event(self, run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> None:
+def _break_node_events(store: Any) -> None:
+    """The store fails to write ``node_finished`` events (as a full disk would)."""
+    append = store.append_event
+
+    def append_event(run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> None:
         if kind == "node_finished":
             raise OSError("disk full")
-        super().append_event(run_id, seq, kind, at, data)
+        append(run_id, seq, kind, at, data)
+
+    store.append_event = append_event
 
 
 @pytest.mark.parametrize(
@@ -238,8 +249,10 @@ class _StoreBreaksOnNodeEvents(SqliteRunStore):
         ("exception in the store", "failed"),
     ],
 )
-def test_every_exit_path_writes_a_terminal_status_and_run_finished(store_path, script, monkeypatch, path, status):
-    store = _StoreBreaksOnNodeEvents(store_path) if path == "exception in the store" else SqliteRunStore(store_path)
+def test_every_exit_path_writes_a_terminal_status_and_run_finished(make_store, script, monkeypatch, path, status):
+    store = make_store()
+    if path == "exception in the store":
+        _break_node_events(store)
     service = RunService(store)
     if path == "node failure":
         script.replies["second"] = [ValueError("the model exploded")]
@@ -273,11 +286,11 @@ def test_sync_followers_see_run_started_first_and_run_finished_last(service, scr
     assert [e.kind for e in events if isinstance(e, NodeStarted)] == ["node_started"] * 3
 
 
-def test_async_forms(store_path, script):
+def test_async_forms(make_store, script):
     import asyncio
 
     async def main() -> tuple[list[Any], Any]:
-        service = RunService(SqliteRunStore(store_path))
+        service = RunService(make_store())
         handle = await service.astart(THREE_STEPS, {"topic": "cats"})
         events = [event async for event in service.aevents(handle.run_id)]
         return events, await service.await_run(handle.run_id, timeout=30)

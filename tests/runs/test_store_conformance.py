@@ -1,6 +1,7 @@
 """The run store's contract, as one suite every backend passes (LangGraph's checkpoint-conformance style).
 
-Only SQLite today; PostgreSQL joins ``BACKENDS`` in the scale-out issue.
+Each test runs on SQLite (a temporary file) and on PostgreSQL (a fresh database
+on the session's real server; skipped without one, except under ``CI=true``).
 """
 
 from __future__ import annotations
@@ -8,16 +9,19 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from agents_core.errors import RunNotFound
+from agents_core.errors import RunConflict, RunNotFound, StoreError
 from agents_core.runs.lifecycle import RESUMABLE_STATUSES, Owner
-from agents_core.runs.store import RunStore, SqliteRunStore
+from agents_core.runs.store import PostgresRunStore, RunStore, SqliteRunStore, open_store
 
-BACKENDS: dict[str, Callable[[Path], Callable[[], RunStore]]] = {
-    "sqlite": lambda tmp: lambda: SqliteRunStore(tmp / "runs.sqlite"),
+#: name -> (request, tmp_path) -> a factory of connections to one fresh store.
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Callable[[], RunStore]]] = {
+    "sqlite": lambda request, tmp: lambda: SqliteRunStore(tmp / "runs.sqlite"),
+    "postgresql": lambda request, tmp: partial(PostgresRunStore, request.getfixturevalue("postgres_url")),
 }
 
 ME = Owner("host-a", 111, "token-a")
@@ -27,7 +31,15 @@ YOU = Owner("host-b", 222, "token-b")
 @pytest.fixture(params=list(BACKENDS))
 def connect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], RunStore]]:
     """A factory of store connections to one fresh store (each call: another 'process')."""
-    yield BACKENDS[request.param](tmp_path)
+    opened: list[RunStore] = []
+
+    def connect() -> RunStore:
+        opened.append(BACKENDS[request.param](request, tmp_path)())
+        return opened[-1]
+
+    yield connect
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
@@ -50,13 +62,14 @@ def test_insert_and_get(store):
     )
     assert info.inputs == {"topic": "cats"} and info.overrides == {"provider": "local"}
     assert info.status == "queued" and info.owner is None and info.error is None and info.last_seq == 0
+    assert (info.cost_usd, info.input_tokens, info.output_tokens) == (None, None, None)  # written at finish
     with pytest.raises(RunNotFound, match="no run with id 'nope'"):
         store.get("nope")
 
 
 def test_a_run_id_is_unique(store):
     _add(store, "r1")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(RunConflict):
         _add(store, "r1")
 
 
@@ -130,7 +143,7 @@ def test_finish_with_a_taken_seq_changes_nothing(store):
     _add(store, "r1")
     store.claim("r1", ME, ("queued",))
     store.append_event("r1", 1, "run_started", "t", {})
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(RunConflict):
         store.finish("r1", "success", final_event=(1, "run_finished", "t", {}))
     assert store.get("r1").status == "running"  # status and event are one transaction
 
@@ -150,6 +163,56 @@ def test_interrupt_needs_the_same_owner_and_appends_the_next_event(store):
     info = store.get("r1")
     assert info.status == "interrupted" and info.reason == "pid 111 is gone" and made == [2]
     assert not store.interrupt("r1", ME.token, "again", final)  # only an active run is interrupted
+
+
+def test_a_claim_counts_an_attempt_and_the_executor_is_kept(store):
+    store.insert("r1", "flow", None, "text", {}, {}, status="queued", executor="celery")
+    info = store.get("r1")
+    assert info.executor == "celery" and info.attempts == 0 and info.sent_at is None
+    assert store.claim("r1", ME, ("queued",))
+    assert store.get("r1").attempts == 1
+    _add(store, "r2")
+    assert store.get("r2").executor is None
+
+
+def test_requeue_needs_the_same_owner_and_counts_attempts_durably(connect):
+    store, other = connect(), connect()
+    store.insert("r1", "flow", None, "text", {}, {}, status="queued", executor="celery")
+    store.mark_sent("r1")
+    assert other.get("r1").sent_at is not None
+    store.claim("r1", ME, ("queued",))
+    store.append_event("r1", 1, "run_started", "t", {})
+    assert other.requeue("r1", YOU.token, "not yours", max_attempts=2) is None
+    assert other.requeue("r1", ME.token, "pid 111 is gone", max_attempts=2) == "queued"
+    info = store.get("r1")
+    assert (info.status, info.owner, info.sent_at, info.reason) == ("queued", None, None, "pid 111 is gone")
+    assert info.last_seq == 1  # no event: the run goes on
+    assert other.claim("r1", YOU, ("queued",)) and store.get("r1").attempts == 2
+    made: list[int] = []
+
+    def final(seq: int) -> tuple[str, str, dict]:
+        made.append(seq)
+        return "run_finished", "t", {"seq": seq}
+
+    assert store.requeue("r1", YOU.token, "pid 222 is gone too", max_attempts=2, final_event=final) == "failed"
+    info = other.get("r1")
+    assert info.status == "failed" and info.error == "pid 222 is gone too" and made == [2]
+    assert info.error_info["type"] == "RunInterrupted" and info.finished_at is not None
+    assert store.requeue("r1", YOU.token, "again", max_attempts=5) is None  # only an active run
+
+
+def test_cancel_queued_only_before_a_claim(store):
+    def final(seq: int) -> tuple[str, str, dict]:
+        return "run_finished", "t", {"seq": seq}
+
+    _add(store, "r1")
+    assert store.cancel_queued("r1", final)
+    info = store.get("r1")
+    assert info.status == "cancelled" and info.last_seq == 1 and info.finished_at is not None
+    assert not store.claim("r1", ME, ("queued",))
+    _add(store, "r2")
+    store.claim("r2", ME, ("queued",))
+    assert not store.cancel_queued("r2", final) and store.get("r2").status == "running"
 
 
 def test_cancel_requests_are_seen_by_other_connections_and_cleared_by_claim(connect):
@@ -176,7 +239,7 @@ def test_events_are_ordered_unique_and_readable_from_any_seq(connect):
     assert reader.events("r1", after_seq=5) == []
     assert reader.events("r1")[0].data == {"seq": 1, "text": "ü"}
     assert reader.last_seq("r1") == 5 and reader.last_seq("r2") == 1 and reader.last_seq("none") == 0
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(RunConflict):
         writer.append_event("r1", 3, "node_started", "t", {})
 
 
@@ -207,6 +270,40 @@ def test_a_seed_store_gains_the_new_columns(tmp_path):
     store = SqliteRunStore(path)
     info = store.get("old")
     assert info.status == "failed" and info.error == "boom" and info.owner is None and info.nodes == []
+    assert info.cost_usd is None
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+        assert {"owner_token", "heartbeat_at", "cost_usd", "input_tokens", "output_tokens"} <= columns
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()
+
+
+def test_open_store_takes_a_path_or_a_url(tmp_path):
+    assert isinstance(open_store(tmp_path / "a.sqlite"), SqliteRunStore)
+    by_url = open_store(f"sqlite:///{tmp_path}/b.sqlite")
+    assert isinstance(by_url, SqliteRunStore) and by_url.path == tmp_path / "b.sqlite"
+    with pytest.raises(StoreError, match="mysql://"):
+        open_store("mysql://db/runs")
+
+
+def test_open_store_opens_postgresql_from_a_url(postgres_url):
+    store = open_store(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+    assert isinstance(store, PostgresRunStore)
+    _add(store, "r1")
+    assert store.get("r1").status == "queued"
+    store.close()
+
+
+def test_database_url_points_the_faces_at_postgresql(postgres_url, monkeypatch, tmp_path):
+    """``DATABASE_URL`` chooses the store of ``default_service``; ``AGENTS_RUN_STORE`` still wins over it."""
+    from agents_core.runs.service import default_service
+
+    monkeypatch.delenv("AGENTS_RUN_STORE", raising=False)
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    service = default_service(tmp_path)
+    assert isinstance(service.store, PostgresRunStore) and service.store.url.database == postgres_url.rsplit("/", 1)[1]
+    monkeypatch.setenv("AGENTS_RUN_STORE", str(tmp_path / "mine.sqlite"))
+    assert isinstance(default_service(tmp_path).store, SqliteRunStore)
 
 
 def _finish_with_costs(store: RunStore, run_id: str, name: str, costs: list[float | None]) -> None:
@@ -274,3 +371,53 @@ def test_delete_before_can_keep_to_one_workflow(store):
     _add(store, "b1", name="b", status="success")
     assert store.delete_before(_time.time() + 1, workflow="a") == ["a1"]
     assert [r.run_id for r in store.list()] == ["b1"]
+
+
+async def _checkpoint(store: RunStore, run_id: str) -> None:
+    """One LangGraph checkpoint of ``run_id`` written by the store's own saver (as a run's first step does)."""
+    from langgraph.checkpoint.base import empty_checkpoint
+
+    async with store.checkpointer() as saver:
+        config = {"configurable": {"thread_id": run_id, "checkpoint_ns": ""}}
+        await saver.aput(config, empty_checkpoint(), {"source": "input", "step": -1}, {})
+
+
+def test_delete_runs_forgets_rows_events_and_checkpoints(store):
+    import asyncio
+
+    for run_id in ("r1", "r2", "keep"):
+        _add(store, run_id)
+        store.append_event(run_id, 1, "run_started", "2026-01-01T00:00:00+00:00", {"kind": "run_started"})
+        asyncio.run(_checkpoint(store, run_id))
+    assert all(store.has_checkpoint(run_id) for run_id in ("r1", "r2", "keep"))
+    assert store.delete_runs(["r1", "r2", "missing"]) == 2
+    for run_id in ("r1", "r2"):
+        with pytest.raises(RunNotFound):
+            store.get(run_id)
+        assert store.events(run_id) == [] and not store.has_checkpoint(run_id)
+    assert store.get("keep").last_seq == 1 and store.has_checkpoint("keep")
+    assert store.delete_runs([]) == 0
+
+
+def test_rewrite_costs_replaces_node_records_and_totals(store):
+    _finish_with_costs(store, "r1", "flow", [None, None])
+    assert store.get("r1").cost_usd is None
+    nodes = [dict(node, cost_usd=0.5, price_source="pricing.yaml") for node in store.get("r1").nodes]
+    store.rewrite_costs("r1", nodes)
+    info = store.get("r1")
+    assert info.cost_usd == 1.0 and [n["price_source"] for n in info.nodes] == ["pricing.yaml"] * 2
+    assert (info.input_tokens, info.output_tokens) == (30, 10)
+
+
+def test_sqlite_checkpoints_live_beside_the_store(tmp_path):
+    """SQLite only: checkpoints in ``checkpoints.sqlite`` beside ``runs.sqlite``, never in the run store's file."""
+    import asyncio
+
+    store = SqliteRunStore(tmp_path / "runs.sqlite")
+    _add(store, "r1")
+    asyncio.run(_checkpoint(store, "r1"))
+    assert store.checkpoint_path == tmp_path / "checkpoints.sqlite" and store.has_checkpoint("r1")
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "checkpoints" not in tables and {"runs", "run_events"} <= tables

@@ -67,5 +67,7 @@ class RunTask:
 class InProcessExecutor:
     """The default executor: one daemon thread (and event loop) per run."""
 
+    name = "inprocess"
+
     def submit(self, run_id: str, main: Callable[[], Coroutine[Any, Any, Any]]) -> RunTask:
         return RunTask(f"configurable-agents-run-{run_id}", main).start()

@@ -1,0 +1,153 @@
+"""The embedded run store: one SQLite file in the workspace, WAL and ``synchronous=NORMAL``.
+
+Each pooled connection is in driver autocommit (``isolation_level=None``) with
+a 30 s busy timeout; a write transaction starts with ``BEGIN IMMEDIATE``, so it
+holds SQLite's write lock from its first statement and two processes never
+deadlock upgrading a read lock. Checkpoints are LangGraph's ``AsyncSqliteSaver``
+on a file of their own beside the store (:attr:`SqliteRunStore.checkpoint_path`,
+``checkpoints.sqlite`` beside ``runs.sqlite``).
+
+Why two files: the saver writes on an aiosqlite thread but commits only when
+the run's event loop comes back to it, while the run service writes events
+synchronously on that same loop. In one file, an event written while a branch's
+checkpoint write was open waited for a lock that only the blocked loop could
+release, and after the 30 s timeout the run failed with "database is locked".
+A store whose checkpoints still live in ``runs.sqlite`` (before this split) has
+them moved to the new file when it is opened, so its runs stay resumable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from agents_core.runs.store import checkpoint_path, checkpoint_serializer
+from agents_core.runs.stores.sql import SqlRunStore
+
+#: LangGraph's ``AsyncSqliteSaver`` tables (its own ``setup`` creates them the same way).
+_CHECKPOINT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {db}checkpoints (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL,
+    parent_checkpoint_id TEXT,
+    type TEXT,
+    checkpoint BLOB,
+    metadata BLOB,
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+);
+CREATE TABLE IF NOT EXISTS {db}writes (
+    thread_id TEXT NOT NULL,
+    checkpoint_ns TEXT NOT NULL DEFAULT '',
+    checkpoint_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    task_path TEXT NOT NULL DEFAULT '',
+    idx INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    type TEXT,
+    value BLOB,
+    PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+);
+"""
+_CHECKPOINT_TABLES = ("checkpoints", "writes")
+
+
+def _tables(db: sqlite3.Connection, schema: str = "main") -> set[str]:
+    return {row[0] for row in db.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
+
+
+def _move_checkpoints(db: sqlite3.Connection, target: Path) -> None:
+    """Move checkpoints kept in the run store's own file (before the split) into ``target``.
+
+    Runs once per old store, in one transaction on both files (a second process
+    finds the tables gone); rows already in ``target`` are kept.
+    """
+    if not set(_CHECKPOINT_TABLES) & _tables(db):
+        return
+    db.execute("ATTACH DATABASE ? AS cp", (str(target),))
+    try:
+        db.executescript(_CHECKPOINT_SCHEMA.format(db="cp."))
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            have = _tables(db)
+            for table in _CHECKPOINT_TABLES:
+                if table not in have:
+                    continue
+                columns = [row[1] for row in db.execute(f"PRAGMA main.table_info({table})")]
+                names = ", ".join(columns)
+                db.execute(f"INSERT OR IGNORE INTO cp.{table} ({names}) SELECT {names} FROM main.{table}")
+                db.execute(f"DROP TABLE main.{table}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    finally:
+        db.execute("DETACH DATABASE cp")
+
+
+def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we say BEGIN ourselves (see _begin_write)
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+class SqliteRunStore(SqlRunStore):
+    """The run store in one SQLite file (WAL, synchronous=NORMAL), shared by every process on the host."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.where = str(self.path)
+        engine = sa.create_engine(
+            sa.URL.create("sqlite", database=str(self.path)),
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
+        sa.event.listen(engine, "connect", _on_connect)
+        super().__init__(engine)
+        #: Where LangGraph's checkpoints of this store's runs are (the one place that says so).
+        self.checkpoint_path = checkpoint_path(self.path)
+        with contextlib.closing(self._checkpoint_db()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_CHECKPOINT_SCHEMA.format(db=""))
+        with contextlib.closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+            _move_checkpoints(db, self.checkpoint_path)
+
+    def _checkpoint_db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.checkpoint_path, timeout=30, isolation_level=None)
+
+    def unavailable(self, error: BaseException) -> str | None:
+        return None  # a local file: "database is locked" and friends are ordinary failures, not an outage
+
+    def _begin_write(self, connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def has_checkpoint(self, run_id: str) -> bool:
+        with contextlib.closing(self._checkpoint_db()) as db:
+            row = db.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (run_id,)).fetchone()
+        return row is not None
+
+    def _delete_checkpoints(self, run_ids: list[str]) -> None:
+        with contextlib.closing(self._checkpoint_db()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            for table in _CHECKPOINT_TABLES:
+                db.executemany(f"DELETE FROM {table} WHERE thread_id = ?", [(run_id,) for run_id in run_ids])
+            db.execute("COMMIT")
+
+    @asynccontextmanager
+    async def checkpointer(self) -> AsyncIterator[Any]:
+        """LangGraph's ``AsyncSqliteSaver`` on the checkpoint file, restoring only plain data and our errors."""
+        import aiosqlite
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        async with aiosqlite.connect(str(self.checkpoint_path), timeout=30) as connection:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            yield AsyncSqliteSaver(connection, serde=checkpoint_serializer())
