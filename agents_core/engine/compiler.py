@@ -13,12 +13,23 @@ history (:func:`checkpointed_records`).
 
 A node is a small callable object rather than a closure: LangGraph inspects a
 closure's bytecode for subgraphs at every compile, a cost per node per run.
+
+Compiling costs more than a short run itself, so :func:`compiled_graph` keeps
+the compiled graph of each workflow (LRU) and every run reuses it: nodes built
+for it hold nothing of one run; the run's id, its ``emit`` and its models
+reach them through a context variable (:func:`running`) that ``execute`` sets
+in the run's task (LangGraph's node tasks inherit it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import inspect
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, TypedDict, get_type_hints
 
 from agents_core.config.conditions import ConditionEvalError, Default, evaluate, parse_condition
@@ -32,8 +43,10 @@ __all__ = [
     "LoopLimitExceeded",
     "build_graph",
     "checkpointed_records",
+    "compiled_graph",
     "loop_targets",
     "recursion_limit",
+    "running",
     "state_schema",
 ]
 
@@ -87,17 +100,40 @@ def recursion_limit(workflow: Workflow) -> int:
     return (len(workflow.nodes) + 2) * (max_loops(workflow) + 2) + 10
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What a shared graph's nodes take from the run they execute for."""
+
+    run_id: str
+    model_for: Callable[[NodePlan], Any]
+    emit: Callable[[Any], None] | None
+
+
+_RUN: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("configurable_agents_run", default=None)
+
+
+@contextlib.contextmanager
+def running(run_id: str, model_for: Callable[[NodePlan], Any], emit: Callable[[Any], None] | None) -> Iterator[None]:
+    """The run whose id, models and ``emit`` the nodes of a :func:`compiled_graph` use, within this context."""
+    token = _RUN.set(_Run(run_id, model_for, emit))
+    try:
+        yield
+    finally:
+        _RUN.reset(token)
+
+
 class _NodeRunner:
     """One graph node: run the plan, report its events, return its updates and its record.
 
     ``emit`` is called directly (in order, from the run's task) when given; else the
-    events go through LangGraph's custom stream.
+    events go through LangGraph's custom stream. A node of a shared graph
+    (``run_id`` ``None``) takes the run's id, model and ``emit`` from :func:`running`.
     """
 
     def __init__(
         self,
         plan: NodePlan,
-        run_id: str,
+        run_id: str | None,
         model: Any,
         emit: Callable[[Any], None] | None,
         counted: bool,
@@ -105,22 +141,26 @@ class _NodeRunner:
         self.plan, self.run_id, self.model, self.emit, self.counted = plan, run_id, model, emit, counted
         self.__name__ = f"node_{plan.id}"
 
-    def _retried(self, emit: Callable[[Any], None]) -> Callable[[int, str, float], None]:
+    def _retried(self, run_id: str, emit: Callable[[Any], None]) -> Callable[[int, str, float], None]:
         def retried(attempt: int, reason: str, delay: float) -> None:
-            emit(NodeRetried(self.run_id, self.plan.id, attempt, reason, delay))
+            emit(NodeRetried(run_id, self.plan.id, attempt, reason, delay))
 
         return retried
 
     async def __call__(self, state: dict[str, Any]) -> dict[str, Any]:
-        plan, run_id = self.plan, self.run_id
-        emit = self.emit
+        plan, run_id, model, emit = self.plan, self.run_id, self.model, self.emit
+        if run_id is None:
+            run = _RUN.get()
+            if run is None:
+                raise RunError(f"node {plan.id!r} of a shared graph ran outside a run.", "Run it through execute().")
+            run_id, model, emit = run.run_id, run.model_for(plan), run.emit
         if emit is None:
             from langgraph.config import get_stream_writer
 
             emit = get_stream_writer()
         emit(NodeStarted(run_id, plan.id, plan.llm.provider, plan.llm.model))
         try:
-            updates, record = await execute_node(plan, state, self.model, self._retried(emit))
+            updates, record = await execute_node(plan, state, model, self._retried(run_id, emit))
         except RunError as exc:
             if exc.record is not None:
                 info = RunErrorInfo(plan.id, type(exc).__name__, exc.message, exc.hint, exc.category)
@@ -186,13 +226,14 @@ def _router(source: str, routes: list[tuple[Any, str]], limit: int) -> Callable[
 def build_graph(
     workflow: Workflow,
     plans: dict[str, NodePlan],
-    run_id: str,
-    model_for: Callable[[NodePlan], Any],
+    run_id: str | None,
+    model_for: Callable[[NodePlan], Any] | None,
     emit: Callable[[Any], None] | None = None,
 ) -> Any:
     """The (uncompiled) LangGraph ``StateGraph`` of a validated workflow.
 
     ``emit`` receives the node events directly; without it they go to LangGraph's custom stream.
+    With ``run_id`` ``None`` the graph belongs to no run: its nodes read the run from :func:`running`.
     """
     from langgraph.graph import END, START, StateGraph
 
@@ -201,7 +242,8 @@ def build_graph(
     counted = loop_targets(workflow)
     for node in workflow.nodes:
         plan = plans[node.id]
-        graph.add_node(node.id, _NodeRunner(plan, run_id, model_for(plan), emit, node.id in counted))
+        model = model_for(plan) if run_id is not None and model_for is not None else None
+        graph.add_node(node.id, _NodeRunner(plan, run_id, model, emit, node.id in counted))
     limit = max_loops(workflow)
     for edge in workflow.edges:
         source = names.get(edge.from_, edge.from_)
@@ -217,3 +259,29 @@ def build_graph(
             if edge.join is not None:
                 graph.add_edge(list(edge.parallel), edge.join)
     return graph
+
+
+#: Compiled graphs kept for reuse (a server serves one workflow; a workbench a few).
+_COMPILED_SIZE = 32
+_compiled: OrderedDict[Hashable, Any] = OrderedDict()
+_compiled_lock = threading.Lock()
+
+
+def compiled_graph(key: Hashable, workflow: Workflow, plans: dict[str, NodePlan]) -> Any:
+    """The workflow's graph compiled without a checkpointer, shared by every run with the same ``key``.
+
+    ``key`` must name everything the plans hold (the workflow's text, the overrides,
+    each node's resolved model); per run, ``execute`` lends the graph its
+    checkpointer (``copy``) and its run through :func:`running`.
+    """
+    with _compiled_lock:
+        app = _compiled.get(key)
+        if app is not None:
+            _compiled.move_to_end(key)
+            return app
+    app = build_graph(workflow, plans, None, None).compile()
+    with _compiled_lock:
+        _compiled[key] = app
+        while len(_compiled) > _COMPILED_SIZE:
+            _compiled.popitem(last=False)
+    return app

@@ -24,7 +24,16 @@ from typing import Any
 
 from agents_core.config.models import Workflow
 from agents_core.engine.budget import RunBudget, check_enforceable, unpriced_notices, using_budget
-from agents_core.engine.compiler import BOOKKEEPING, DURABILITY, build_graph, checkpointed_records, recursion_limit
+from agents_core.engine.compiler import (
+    BOOKKEEPING,
+    DURABILITY,
+    checkpointed_records,
+    compiled_graph,
+    recursion_limit,
+)
+from agents_core.engine.compiler import (
+    running as running_run,
+)
 from agents_core.engine.events import (
     NodeFailed,
     NodeFinished,
@@ -138,6 +147,13 @@ class PreparedRun:
     @property
     def name(self) -> str:
         return self.workflow.flow.name
+
+    def graph_key(self) -> tuple[Any, ...]:
+        """What the compiled graph depends on: the text, the overrides, each node's resolved model."""
+        import json
+
+        overrides = json.dumps(self.overrides, sort_keys=True, default=str)
+        return (self.text, overrides, tuple((node_id, plan.llm) for node_id, plan in self.plans.items()))
 
     def public_initial(self) -> dict[str, Any]:
         return _public(self.initial or {})
@@ -290,8 +306,9 @@ async def execute(
                 failed_record = event.record
         emit(event)
 
-    graph = build_graph(workflow, prepared.plans, run_id, prepared.models, observe)
-    app = graph.compile(checkpointer=checkpointer)
+    app = compiled_graph(prepared.graph_key(), workflow, prepared.plans)
+    if checkpointer is not None:
+        app = app.copy({"checkpointer": checkpointer})
     # Without a checkpointer LangGraph refuses "sync" durability (there is nothing to write).
     options = {"durability": DURABILITY} if checkpointer is not None else {}
     latest: dict[str, Any] | None = prepared.initial
@@ -301,7 +318,7 @@ async def execute(
     try:
         if records:  # a resume: the nodes finished before count against the budget
             budget.spent_usd = total_cost(records) or 0.0
-        with using_budget(budget):
+        with using_budget(budget), running_run(run_id, prepared.models, observe):
             async for chunk in app.astream(prepared.initial, config, stream_mode="values", **options):
                 latest = chunk
     except asyncio.CancelledError:

@@ -2,7 +2,7 @@
 
 A run has one owner, this service, from claim to terminal status::
 
-    start / resume ─► claim the row (atomic) ─► task in the executor ─► run_started … run_finished
+    start / resume ─► claim the row (atomic) ─► task on the runs loop ─► run_started … run_finished
                                                   │  every event: seq, appended to run_events, then observers
                                                   └─ watcher: heartbeat every 2 s, cancel requests polled every 0.5 s
 
@@ -66,6 +66,7 @@ from agents_core.runs.lifecycle import (
     current_owner,
     owner_gone,
 )
+from agents_core.runs.savers import SharedCheckpointer
 from agents_core.runs.store import RunInfo, RunStore, StoredEvent, open_store
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,8 @@ class RunService:
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
         self._observer_failed: set[int] = set()
+        # one checkpointer connection for the runs executing on the runs loop, not one per run
+        self._savers = SharedCheckpointer(lambda: self.store.checkpointer())
         self.reap()
 
     def add_observer(self, observer: Observer | Callable[[RunEvent], None]) -> None:
@@ -449,7 +452,7 @@ class RunService:
 
         try:
             emit(RunStarted(run_id, prepared.name, prepared.public_initial(), resumed, tuple(prepared.notices)))
-            async with self.store.checkpointer() as saver:
+            async with self._savers.use() as saver:
                 result = await execute(prepared, run_id, saver, emit)
         except BaseException as exc:  # the engine, the store, a cancel outside a node, KeyboardInterrupt …
             cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)

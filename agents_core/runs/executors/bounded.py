@@ -2,8 +2,8 @@
 
 The server needs a queue with a limit (SPEC §10): every accepted run has its
 row (and its owner, so nobody reaps it) from the moment it is accepted, but
-only ``limit`` of them call models at once. Each run still gets its own
-thread and loop (:class:`~agents_core.runs.executors.inprocess.RunTask`); a
+only ``limit`` of them call models at once. Each run is a task on the
+process's runs loop (:class:`~agents_core.runs.executors.inprocess.RunTask`); a
 waiting run waits inside its task, so cancelling it works as for any run.
 :meth:`BoundedExecutor.waiting` tells a face which runs have not begun.
 """
