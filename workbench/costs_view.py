@@ -10,18 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from agents_core.costs.periods import Window, day_window
+from agents_core.costs.report import model_key, rows_for_runs, totals
 from agents_core.errors import AgentsError
 from agents_core.llm.pricing import format_usd
 from agents_core.runs import RunInfo
 from agents_core.runs.budgets import month_start, monthly_budget
 from agents_core.runs.lifecycle import ACTIVE_STATUSES
-from workbench.cost_data import model_key
 from workbench.run_form import check_file
 from workbench.run_view import duration_text, tokens_of
 
@@ -60,17 +61,12 @@ class RunFilters:
     since: date | None = None
     until: date | None = None
 
-    def window(self) -> tuple[float | None, float | None]:
-        """``[since, until + 1 day)`` in UNIX seconds (UTC days, as the store's day keys are)."""
-        start = _day_start(self.since) if self.since else None
-        end = _day_start(self.until + timedelta(days=1)) if self.until else None
-        return start, end
+    def window(self) -> Window:
+        """``[since, until + 1 day)`` (UTC days, as the store's day keys are)."""
+        return day_window(self.since, self.until)
 
     def admits(self, info: RunInfo) -> bool:
-        start, end = self.window()
-        if start is not None and info.created_at < start:
-            return False
-        if end is not None and info.created_at >= end:
+        if not self.window().contains(info.created_at):
             return False
         if self.workflows and info.workflow_name not in self.workflows:
             return False
@@ -85,10 +81,6 @@ def date_span(value: Any) -> tuple[date | None, date | None]:
         days = [*value, None, None]
         return days[0], days[1]
     return value, value
-
-
-def _day_start(day: date) -> float:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
 def models_of(info: RunInfo) -> list[str]:
@@ -307,7 +299,7 @@ def budget_lines(service: Any, budgets: dict[str, float], now: datetime | None =
     since = month_start(now)
     lines = []
     for workflow, budget in sorted(budgets.items()):
-        runs = service.list(workflow=workflow, since=since, limit=None)
-        unpriced = sum(1 for r in runs if r.cost_usd is None and any(tokens_of(r)) and r.status not in ACTIVE_STATUSES)
+        ended = [r for r in service.list(workflow=workflow, since=since, limit=None) if r.status not in ACTIVE_STATUSES]
+        unpriced = totals(rows_for_runs(ended))["unpriced_runs"]
         lines.append(BudgetLine(workflow, budget, service.store.spend(workflow=workflow, since=since), unpriced))
     return lines
