@@ -19,7 +19,7 @@ import pandas as pd
 from agents_core.costs.periods import Window, day_window
 from agents_core.costs.report import model_key, rows_for_runs, totals
 from agents_core.errors import AgentsError
-from agents_core.llm.pricing import format_usd
+from agents_core.llm.pricing import format_cost, format_usd
 from agents_core.runs import RunInfo
 from agents_core.runs.budgets import month_start, monthly_budget
 from agents_core.runs.lifecycle import ACTIVE_STATUSES
@@ -123,10 +123,7 @@ def cost_text(info: RunInfo) -> str:
     """A run's cost: ``$0.0123``, ``unpriced``, ``$0.00`` for a run that used no tokens, empty while it goes on."""
     if info.status in ACTIVE_STATUSES:
         return ""
-    tokens_in, tokens_out = tokens_of(info)
-    if info.cost_usd is None and not (tokens_in or tokens_out):
-        return format_usd(0.0)
-    return format_usd(info.cost_usd)
+    return format_cost(info.cost_usd, *tokens_of(info))
 
 
 def runs_frame(runs: Sequence[RunInfo], sort: str = "Started", descending: bool = True) -> pd.DataFrame:
@@ -227,7 +224,6 @@ def run_detail(info: RunInfo) -> RunDetail:
     detail = RunDetail(info)
     for record in info.node_records:
         used = record.input_tokens or record.output_tokens
-        cost = format_usd(record.cost_usd) if record.cost_usd is not None or used else format_usd(0.0)
         detail.nodes.append(
             NodeDetail(
                 node=record.id,
@@ -236,7 +232,7 @@ def run_detail(info: RunInfo) -> RunDetail:
                 duration=duration_text(record.duration_ms),
                 input_tokens=record.input_tokens,
                 output_tokens=record.output_tokens,
-                cost=cost,
+                cost=format_cost(record.cost_usd, record.input_tokens, record.output_tokens),
                 price_source=record.price_source or ("unpriced" if record.cost_usd is None and used else ""),
                 retries=record.retries,
                 prompt=record.prompt,
