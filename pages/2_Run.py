@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from agents_core.errors import AgentsError
-from agents_core.runs import RunService
+from agents_core.observability import tracking_enabled_in
 from agents_core.text import count
 from workbench import run_form
 from workbench.page import current_workspace, markdown_escape, setup_page
@@ -97,7 +97,7 @@ def start_run(name: str, fields: list[FormField]) -> None:
     options: dict[str, Any] = run_form.overrides(
         st.session_state.get("run_provider"), st.session_state.get("run_model")
     )
-    options |= run_form.tracking_option(service().start, st.session_state.get(tracking_key(name)))
+    options |= run_form.tracking_option(st.session_state.get(tracking_key(name)))
     try:
         handle = service().start(str(workspace.root / name), inputs, **options)
     except AgentsError as exc:  # found before the first node: shown, never a traceback
@@ -221,16 +221,12 @@ else:
         left, right = st.columns(2)
         left.selectbox("Provider", run_form.provider_options(), key="run_provider")
         right.text_input("Model", placeholder="as configured", key="run_model")
-        can_track = run_form.tracking_supported(RunService.start)  # the class: looking creates no store
         st.toggle(
             "Track in MLflow",
-            value=run_form.tracking_default(report.workflow),
+            value=tracking_enabled_in(report.workflow),
             key=tracking_key(name),
-            disabled=not can_track,
             help="Mirror this run into the workspace's MLflow store (see it on the Runs & Costs page). "
-            "The default is the file's config.observability.mlflow.enabled."
-            if can_track
-            else "MLflow tracking is not installed in this build.",
+            "The default is the file's config.observability.mlflow.enabled.",
         )
         st.form_submit_button(
             "Run",

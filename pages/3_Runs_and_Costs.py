@@ -2,20 +2,20 @@
 
 The run store (through the run service) is the record; MLflow adds a link to
 each tracked run and its own UI, started here for the workspace's store.
-Logic lives in ``workbench.costs_view``, ``workbench.cost_data``,
-``workbench.cost_charts`` and ``workbench.mlflow_ui``.
+Logic lives in ``workbench.costs_view``, ``workbench.cost_charts`` and
+``workbench.mlflow_ui``; cost rows and totals are ``agents_core.costs.report``'s.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from agents_core.costs.report import rows_for_runs
 from agents_core.errors import AgentsError
 from agents_core.llm.pricing import format_usd
 from agents_core.text import count
 from workbench import mlflow_ui
 from workbench.cost_charts import budget_chart, cost_bars, cost_over_time, tokens_per_node
-from workbench.cost_data import cost_rows
 from workbench.costs_view import (
     PERIODS,
     SORTS,
@@ -91,7 +91,7 @@ descending = order_col.toggle("Newest / highest first", value=True, key="costs_d
 filters = RunFilters(tuple(workflows), tuple(statuses), tuple(models), since, until)
 shown = filter_runs(runs, filters)
 data = runs_frame(shown, sort, descending)
-rows = cost_rows(shown)
+rows = rows_for_runs(shown)
 
 # -- the runs -----------------------------------------------------------------------------------
 priced = data["cost_usd"].dropna()

@@ -156,3 +156,12 @@ def test_format_usd_never_shows_unknown_as_zero():
     assert format_usd(0.00001234) == "$0.00001234"
     assert format_usd(0.5) == "$0.50"
     assert format_usd(12.5) == "$12.50"
+
+
+def test_format_cost_is_unpriced_only_when_tokens_were_used() -> None:
+    from agents_core.llm.pricing import format_cost
+
+    assert format_cost(None, 10, 5) == "unpriced"  # tokens on a model no source prices: never $0
+    assert format_cost(None, 0, 0) == "$0.00"  # nothing used, nothing spent
+    assert format_cost(None, None, None) == "$0.00"
+    assert format_cost(0.0123, 10, 5) == format_usd(0.0123) == "$0.0123"

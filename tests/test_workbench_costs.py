@@ -5,14 +5,17 @@ from __future__ import annotations
 import functools
 import shutil
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from agents_core.costs.periods import Window, day_window, week_start
+from agents_core.costs.report import CostFilters, aggregate, model_key, rows_for_runs, totals
 from agents_core.engine.events import NodeFinished, NodeRecord, NodeStarted, RunStarted
+from agents_core.errors import InputError
 from agents_core.llm.pricing import format_usd
 from agents_core.runs import RunInfo, RunService, default_service
 from agents_core.runs.budgets import month_start
@@ -21,9 +24,7 @@ from agents_core.workspace import WORKSPACE_ENV
 from tests.costs_page_runs import all_runs, fill
 from tests.fakes import Script, scripted_provider
 from workbench import run_form
-from workbench.cost_data import aggregate, cost_rows
 from workbench.run_view import RunView, running_total_text
-from workbench.spend import week_start
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = str(REPO_ROOT / "app.py")
@@ -45,22 +46,34 @@ def test_aggregate_sums_run_shares_and_keeps_unpriced_apart() -> None:
         _info("r3", "b", [_node("n1", "mystery", 10, None)]),
         _info("r4", "b", [_node("n1", "m1", 0, None)]),  # no tokens, no price: costs nothing, is not unpriced
     ]
-    rows = cost_rows(runs)
+    rows = rows_for_runs(runs)  # the page's runs, already read and filtered, through the library's report
 
-    by_workflow = aggregate(rows, "workflow").set_index("workflow")
-    assert by_workflow.loc["a", "cost_usd"] == 0.75 and by_workflow.loc["a", "unpriced_runs"] == 1
-    assert by_workflow.loc["b", "runs"] == 2 and by_workflow.loc["b", "unpriced_runs"] == 1
-    assert by_workflow.loc["b", "cost_usd"] == 0.0
-    by_model = aggregate(rows, "model").set_index("model")
-    assert by_model.loc["p/m1", "cost_usd"] == 1.5 and by_model.loc["p/m1", "runs"] == 3
-    assert pd_isna(by_model.loc["p/mystery", "cost_usd"])  # unpriced, never 0
-    assert aggregate(rows, "model")["model"].iloc[0] == "p/m1"  # highest cost first
-    with pytest.raises(ValueError, match="not a dimension"):
+    by_workflow = {g["workflow"]: g for g in aggregate(rows, "workflow")}
+    assert by_workflow["a"]["cost_usd"] == 0.75 and by_workflow["a"]["unpriced_runs"] == 1
+    assert by_workflow["b"]["runs"] == 2 and by_workflow["b"]["unpriced_runs"] == 1
+    assert by_workflow["b"]["cost_usd"] == 0.0
+    by_model = {g["model"]: g for g in aggregate(rows, "model")}
+    assert by_model["p/m1"]["cost_usd"] == 1.5 and by_model["p/m1"]["runs"] == 3
+    assert by_model["p/mystery"]["cost_usd"] is None  # unpriced, never 0
+    assert aggregate(rows, "model")[0]["model"] == "p/m1"  # highest cost first
+    assert totals(rows)["unpriced_runs"] == 2 and totals(rows)["cost_usd"] == 0.75
+    with pytest.raises(InputError, match="not a dimension"):
         aggregate(rows, "colour")
 
 
-def pd_isna(value: Any) -> bool:
-    return value is None or value != value
+def test_rows_for_runs_keeps_the_report_filters_and_names_models_alike() -> None:
+    runs = [_info("r1", "a", [_node("n1", "m1", 10, 0.5)]), _info("r2", "b", [_node("n1", "m2", 10, 0.25)], 2e9)]
+    assert {r["run_id"] for r in rows_for_runs(runs, CostFilters(workflow="b"))} == {"r2"}
+    assert {r["run_id"] for r in rows_for_runs(runs, CostFilters(window=Window(until=1.8e9)))} == {"r1"}
+    assert model_key("p", "m") == "p/m" and model_key(None, "m") == "m" and model_key("p", None) == "-"
+
+
+def test_day_window_includes_both_days_in_utc() -> None:
+    window = day_window(date(2026, 12, 1), date(2026, 12, 2))
+    assert window.contains(datetime(2026, 12, 2, 23, 59, tzinfo=UTC).timestamp())
+    assert not window.contains(datetime(2026, 12, 3, tzinfo=UTC).timestamp())
+    assert not window.contains(datetime(2026, 11, 30, 23, 59, tzinfo=UTC).timestamp())
+    assert day_window(None, None) == Window()
 
 
 def test_week_start_is_monday_utc_and_month_start_the_first() -> None:
@@ -83,14 +96,10 @@ def test_running_total_counts_finished_nodes_and_says_unpriced() -> None:
     assert running_total_text(view) == "So far: 2 node runs · 13 in / 7 out tokens · unpriced"
 
 
-def test_tracking_option_only_for_a_service_that_tracks() -> None:
-    def tracks(workflow: Any, *, tracking: bool | None = None) -> None: ...
-
-    def does_not(workflow: Any) -> None: ...
-
-    assert run_form.tracking_option(tracks, True) == {"tracking": True}
-    assert run_form.tracking_option(tracks, False) == {"tracking": False}
-    assert run_form.tracking_option(does_not, True) == {}
+def test_tracking_option_passes_the_switch_as_is() -> None:
+    assert run_form.tracking_option(True) == {"tracking": True}
+    assert run_form.tracking_option(False) == {"tracking": False}
+    assert run_form.tracking_option(None) == {}  # no switch: the file's own setting
 
 
 # -- the Run page's tracking toggle ----------------------------------------------------------------
@@ -127,13 +136,12 @@ def test_tracking_toggle_follows_the_file_and_reaches_the_run_service(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(RunService, "start", spy)
-    supported = run_form.tracking_supported(RunService.start)
     with scripted_provider(Script()):
         at = _run_page()
         at.selectbox(key="run_workflow").select("article_writer_mlflow.yaml").run()
         toggle = at.toggle(key="run_tracking:article_writer_mlflow.yaml")
         assert toggle.label == "Track in MLflow" and toggle.value is True  # the file turns tracking on
-        assert toggle.disabled is (not supported)
+        assert toggle.disabled is False  # the run service tracks: the switch is always usable
         at.selectbox(key="run_workflow").select("article_writer.yaml").run()
         assert at.toggle(key="run_tracking:article_writer.yaml").value is False
 
@@ -143,9 +151,7 @@ def test_tracking_toggle_follows_the_file_and_reaches_the_run_service(
         at.button(key="FormSubmitter:run_form-Run").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         default_service(workspace).wait(at.session_state["run_active_id"], 60)
-    assert calls and ("tracking" in calls[-1]) is supported
-    if supported:
-        assert calls[-1]["tracking"] is False
+    assert calls and calls[-1]["tracking"] is False
 
 
 # -- Home: spend this week and this month ------------------------------------------------------------

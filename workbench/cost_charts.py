@@ -1,6 +1,7 @@
 """Plotly figures of the Runs & Costs page, from cost rows and budget lines (no Streamlit here).
 
-Bars show the priced part of each group; a group's unpriced runs are named in
+Rows and their totals are ``agents_core.costs.report``'s (the same the CLI's
+``costs report`` prints). Bars show the priced part of each group; a group's unpriced runs are named in
 its hover text and never drawn as $0. Figures are plain ``plotly.graph_objects``
 so tests can read their data back.
 """
@@ -12,7 +13,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from workbench.cost_data import aggregate, frame
+from agents_core.costs.report import aggregate
 from workbench.costs_view import BudgetLine
 
 HOVER = "%{x}<br>%{y:$,.6g}<br>%{customdata[0]} runs, %{customdata[1]} unpriced<extra></extra>"
@@ -32,12 +33,12 @@ def _layout(figure: go.Figure, title: str, x_title: str, y_title: str = "USD") -
 
 def cost_bars(rows: Sequence[dict[str, Any]], by: str, title: str) -> go.Figure:
     """Cost per ``by`` key (a period, workflow or model) as bars."""
-    totals = aggregate(rows, by)
+    groups = aggregate(rows, by)
     figure = go.Figure(
         go.Bar(
-            x=totals[by].astype(str).tolist(),
-            y=totals["cost_usd"].fillna(0.0).tolist(),
-            customdata=list(zip(totals["runs"].tolist(), totals["unpriced_runs"].tolist(), strict=True)),
+            x=[str(group[by]) for group in groups],
+            y=[group["cost_usd"] or 0.0 for group in groups],  # the priced part; unpriced runs are in the hover
+            customdata=[(group["runs"], group["unpriced_runs"]) for group in groups],
             hovertemplate=HOVER,
             name="cost",
         )
@@ -53,15 +54,13 @@ def cost_over_time(rows: Sequence[dict[str, Any]], period: str) -> go.Figure:
 
 def tokens_per_node(rows: Sequence[dict[str, Any]]) -> go.Figure:
     """Input and output tokens of each node, summed over the runs shown (stacked)."""
-    data = frame(rows)
-    data = data[data["node"].notna()]
-    totals = data.groupby("node", sort=False)[["input_tokens", "output_tokens"]].sum()
-    totals = totals.assign(_all=totals.sum(axis=1)).sort_values("_all", ascending=False)
-    nodes = totals.index.astype(str).tolist()
+    groups = aggregate([row for row in rows if row["node"] is not None], "node")
+    groups.sort(key=lambda group: -(group["input_tokens"] + group["output_tokens"]))  # stable: ties keep cost order
+    nodes = [str(group["node"]) for group in groups]
     figure = go.Figure(
         [
-            go.Bar(x=nodes, y=totals["input_tokens"].tolist(), name="input tokens"),
-            go.Bar(x=nodes, y=totals["output_tokens"].tolist(), name="output tokens"),
+            go.Bar(x=nodes, y=[group["input_tokens"] for group in groups], name="input tokens"),
+            go.Bar(x=nodes, y=[group["output_tokens"] for group in groups], name="output tokens"),
         ]
     )
     figure.update_layout(barmode="stack")

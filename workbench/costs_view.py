@@ -10,18 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from agents_core.costs.periods import Window, day_window
+from agents_core.costs.report import model_key, rows_for_runs, totals
 from agents_core.errors import AgentsError
-from agents_core.llm.pricing import format_usd
+from agents_core.llm.pricing import format_cost, format_usd
 from agents_core.runs import RunInfo
 from agents_core.runs.budgets import month_start, monthly_budget
 from agents_core.runs.lifecycle import ACTIVE_STATUSES
-from workbench.cost_data import model_key
 from workbench.run_form import check_file
 from workbench.run_view import duration_text, tokens_of
 
@@ -60,17 +61,12 @@ class RunFilters:
     since: date | None = None
     until: date | None = None
 
-    def window(self) -> tuple[float | None, float | None]:
-        """``[since, until + 1 day)`` in UNIX seconds (UTC days, as the store's day keys are)."""
-        start = _day_start(self.since) if self.since else None
-        end = _day_start(self.until + timedelta(days=1)) if self.until else None
-        return start, end
+    def window(self) -> Window:
+        """``[since, until + 1 day)`` (UTC days, as the store's day keys are)."""
+        return day_window(self.since, self.until)
 
     def admits(self, info: RunInfo) -> bool:
-        start, end = self.window()
-        if start is not None and info.created_at < start:
-            return False
-        if end is not None and info.created_at >= end:
+        if not self.window().contains(info.created_at):
             return False
         if self.workflows and info.workflow_name not in self.workflows:
             return False
@@ -85,10 +81,6 @@ def date_span(value: Any) -> tuple[date | None, date | None]:
         days = [*value, None, None]
         return days[0], days[1]
     return value, value
-
-
-def _day_start(day: date) -> float:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
 def models_of(info: RunInfo) -> list[str]:
@@ -131,10 +123,7 @@ def cost_text(info: RunInfo) -> str:
     """A run's cost: ``$0.0123``, ``unpriced``, ``$0.00`` for a run that used no tokens, empty while it goes on."""
     if info.status in ACTIVE_STATUSES:
         return ""
-    tokens_in, tokens_out = tokens_of(info)
-    if info.cost_usd is None and not (tokens_in or tokens_out):
-        return format_usd(0.0)
-    return format_usd(info.cost_usd)
+    return format_cost(info.cost_usd, *tokens_of(info))
 
 
 def runs_frame(runs: Sequence[RunInfo], sort: str = "Started", descending: bool = True) -> pd.DataFrame:
@@ -235,7 +224,6 @@ def run_detail(info: RunInfo) -> RunDetail:
     detail = RunDetail(info)
     for record in info.node_records:
         used = record.input_tokens or record.output_tokens
-        cost = format_usd(record.cost_usd) if record.cost_usd is not None or used else format_usd(0.0)
         detail.nodes.append(
             NodeDetail(
                 node=record.id,
@@ -244,7 +232,7 @@ def run_detail(info: RunInfo) -> RunDetail:
                 duration=duration_text(record.duration_ms),
                 input_tokens=record.input_tokens,
                 output_tokens=record.output_tokens,
-                cost=cost,
+                cost=format_cost(record.cost_usd, record.input_tokens, record.output_tokens),
                 price_source=record.price_source or ("unpriced" if record.cost_usd is None and used else ""),
                 retries=record.retries,
                 prompt=record.prompt,
@@ -307,7 +295,7 @@ def budget_lines(service: Any, budgets: dict[str, float], now: datetime | None =
     since = month_start(now)
     lines = []
     for workflow, budget in sorted(budgets.items()):
-        runs = service.list(workflow=workflow, since=since, limit=None)
-        unpriced = sum(1 for r in runs if r.cost_usd is None and any(tokens_of(r)) and r.status not in ACTIVE_STATUSES)
+        ended = [r for r in service.list(workflow=workflow, since=since, limit=None) if r.status not in ACTIVE_STATUSES]
+        unpriced = totals(rows_for_runs(ended))["unpriced_runs"]
         lines.append(BudgetLine(workflow, budget, service.store.spend(workflow=workflow, since=since), unpriced))
     return lines

@@ -30,10 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from agents_core.errors import AgentsError
+from agents_core.observability.settings import TAG_RUN_ID, resolve_uri
 
-#: The tag the tracking observer puts on the MLflow run of each workflow run (``observability.mirror.TAG_RUN_ID``).
-TAG_RUN_ID = "configurable_agents.run_id"
-DEFAULT_DB = "mlflow.db"
 HOST = "127.0.0.1"
 START_TIMEOUT = 120.0
 SERVER_ENV = {
@@ -47,15 +45,9 @@ def tracking_uri(workspace: str | os.PathLike[str]) -> str:
     """The workspace's tracking store, as the tracking observer resolves it without a workflow's own URI.
 
     ``$MLFLOW_TRACKING_URI`` (a relative SQLite file taken in the workspace), else
-    ``sqlite:///<workspace>/mlflow.db``.
+    ``sqlite:///<workspace>/mlflow.db``: ``observability.settings.resolve_uri``, as the observer does.
     """
-    root = Path(workspace)
-    uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-    if not uri:
-        return f"sqlite:///{(root / DEFAULT_DB).resolve()}"
-    if uri.startswith("sqlite:///") and not uri[len("sqlite:///") :].startswith("/"):
-        return f"sqlite:///{(root / uri[len('sqlite:///') :]).resolve()}"
-    return uri
+    return resolve_uri(os.environ.get("MLFLOW_TRACKING_URI", "").strip() or None, Path(workspace))
 
 
 def is_remote(uri: str) -> bool:

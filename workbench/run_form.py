@@ -11,9 +11,8 @@ so the engine's own defaults apply and the stored run holds what the user gave.
 
 from __future__ import annotations
 
-import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -224,21 +223,9 @@ def overrides(provider_choice: str | None, model_text: str | None) -> dict[str, 
     return {"provider": provider, "model": model}
 
 
-def tracking_default(workflow: Workflow) -> bool:
-    """The tracking toggle's default: whether the file sets ``config.observability.mlflow.enabled``."""
-    observability = getattr(workflow.config, "observability", None) if workflow.config else None
-    section = getattr(observability, "mlflow", None) if observability else None
-    return bool(section and section.enabled)
-
-
-def tracking_supported(start: Callable[..., Any]) -> bool:
-    """Whether the run service's ``start`` takes ``tracking=`` (the MLflow tracking observer is installed)."""
-    return "tracking" in inspect.signature(start).parameters
-
-
-def tracking_option(start: Callable[..., Any], on: bool | None) -> dict[str, bool]:
-    """``tracking=`` for ``start``: MLflow on or off for this run (nothing when the service cannot track)."""
-    return {"tracking": bool(on)} if on is not None and tracking_supported(start) else {}
+def tracking_option(on: bool | None) -> dict[str, bool]:
+    """``tracking=`` for ``RunService.start``: MLflow on or off for this run (nothing: the file's own setting)."""
+    return {} if on is None else {"tracking": bool(on)}
 
 
 @lru_cache(maxsize=64)

@@ -33,7 +33,7 @@ from agents_core.engine.events import (
     total_cost,
 )
 from agents_core.errors import AgentsError
-from agents_core.llm.pricing import format_usd
+from agents_core.llm.pricing import format_cost, format_usd
 from agents_core.runs import RunInfo, RunService, default_service, default_store_path
 from agents_core.runs.lifecycle import ACTIVE_STATUSES, RESUMABLE_STATUSES, TERMINAL_STATUSES
 from workbench.text import markdown_escape
@@ -279,9 +279,7 @@ def row_text(row: NodeRow, now: datetime | None = None) -> str:
 
 def _row_cost(row: NodeRow) -> str:
     """``$0.0012`` or ``unpriced``; a node that used no tokens cost nothing."""
-    if row.cost_usd is None and not (row.input_tokens or row.output_tokens):
-        return format_usd(0.0)
-    return format_usd(row.cost_usd)
+    return format_cost(row.cost_usd, row.input_tokens, row.output_tokens)
 
 
 def summary_text(result: RunResult) -> str:

@@ -2,25 +2,21 @@
 
 Read from the run store through the run service with ``RunStore.spend`` (the
 same sum the monthly budget check uses): every status counts, unpriced runs
-add nothing and are counted apart, so a total is never a silent $0. Weeks
+add nothing and are counted apart by the cost report's rule
+(``agents_core.costs.report.totals``), so a total is never a silent $0. Weeks
 start on Monday and months on the 1st, in UTC, like the store's day keys.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from agents_core.costs.periods import week_start
+from agents_core.costs.report import rows_for_runs, totals
 from agents_core.runs.budgets import month_start
 from agents_core.runs.lifecycle import TERMINAL_STATUSES
-
-
-def week_start(now: datetime | None = None) -> float:
-    """Monday 00:00 UTC of the current ISO week, as UNIX seconds."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    monday = now - timedelta(days=now.weekday())
-    return monday.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
 @dataclass(frozen=True)
@@ -34,10 +30,6 @@ class Spend:
 def spend_summary(service: Any, now: datetime | None = None) -> Spend:
     """USD spent by the workspace's runs since Monday and since the 1st (UTC)."""
     week, month = week_start(now), month_start(now)
-    since = min(week, month)
-    unpriced = sum(
-        1
-        for info in service.list(since=since, limit=None)
-        if info.cost_usd is None and info.status in TERMINAL_STATUSES and (info.input_tokens or info.output_tokens)
-    )
+    ended = [info for info in service.list(since=min(week, month), limit=None) if info.status in TERMINAL_STATUSES]
+    unpriced = totals(rows_for_runs(ended))["unpriced_runs"]
     return Spend(service.store.spend(since=week), service.store.spend(since=month), unpriced)

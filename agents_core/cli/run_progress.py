@@ -35,7 +35,7 @@ from agents_core.engine.state import (
     parse_text_value,
     state_fields,
 )
-from agents_core.llm.pricing import format_usd
+from agents_core.llm.pricing import format_cost, format_usd
 from agents_core.text import count
 
 
@@ -100,9 +100,7 @@ def _node_line(record: NodeRecord) -> str:
 
 def _cost(record: NodeRecord) -> str:
     """``$0.0012`` or ``unpriced`` (never $0 for an unknown price)."""
-    if record.cost_usd is None and not (record.input_tokens or record.output_tokens):
-        return format_usd(0.0)
-    return format_usd(record.cost_usd)
+    return format_cost(record.cost_usd, record.input_tokens, record.output_tokens)
 
 
 def _run_cost(result: RunResult) -> str:

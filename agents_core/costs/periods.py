@@ -34,25 +34,40 @@ class Window:
         return f"{text(self.since)} .. {text(self.until)}"
 
 
-def _midnight(day: date) -> float:
+def day_start(day: date) -> float:
+    """00:00 UTC of ``day``, as UNIX seconds."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def day_window(first: date | None, last: date | None) -> Window:
+    """The UTC days ``first`` .. ``last``, both included (``None``: that side open), e.g. a date picker's range."""
+    return Window(
+        day_start(first) if first else None,
+        day_start(last + timedelta(days=1)) if last else None,
+    )
+
+
+def week_start(now: datetime | None = None) -> float:
+    """Monday 00:00 UTC of the current ISO week, as UNIX seconds (weeks are ISO weeks, as the ``week`` rows are)."""
+    today = (now or datetime.now(UTC)).astimezone(UTC).date()
+    return day_start(today - timedelta(days=today.weekday()))
 
 
 def period_window(period: str, now: datetime | None = None) -> Window:
     """The window of a named period, relative to ``now`` (UTC); ``InputError`` names the known periods."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     today = now.date()
-    tomorrow = _midnight(today + timedelta(days=1))
+    tomorrow = day_start(today + timedelta(days=1))
     if period == "today":
-        return Window(_midnight(today), tomorrow)
+        return Window(day_start(today), tomorrow)
     if period == "yesterday":
-        return Window(_midnight(today - timedelta(days=1)), _midnight(today))
+        return Window(day_start(today - timedelta(days=1)), day_start(today))
     if period == "last_7_days":
-        return Window(_midnight(today - timedelta(days=6)), tomorrow)
+        return Window(day_start(today - timedelta(days=6)), tomorrow)
     if period == "last_30_days":
-        return Window(_midnight(today - timedelta(days=29)), tomorrow)
+        return Window(day_start(today - timedelta(days=29)), tomorrow)
     if period == "this_month":
-        return Window(_midnight(today.replace(day=1)), tomorrow)
+        return Window(day_start(today.replace(day=1)), tomorrow)
     raise InputError(f"--period {period!r} is not a period.", f"Use one of: {', '.join(PERIODS)}.")
 
 
@@ -62,7 +77,7 @@ def parse_moment(text: str, option: str, *, end: bool = False) -> float:
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            return _midnight(day + timedelta(days=1)) if end else _midnight(day)
+            return day_start(day + timedelta(days=1)) if end else day_start(day)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InputError(

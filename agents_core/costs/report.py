@@ -5,7 +5,8 @@
 or a store) and gives plain dict rows, one per node record (a run that never
 reached a node gives one row with ``node=None``). :func:`aggregate` groups them
 ``by`` workflow, model, node, status, day, week or month; :func:`totals` is
-the grand total. The Runs & Costs page, the CLI and the notebook all use these.
+the grand total. The Runs & Costs page, the CLI and the notebook all use these
+(the page, which has its runs already, passes them to :func:`rows_for_runs`).
 
 Unpriced is never $0: within a group, each run's share is summed; a run whose
 share includes a node that used tokens on an unpriced model counts under
@@ -113,8 +114,15 @@ def run_rows(info: Any) -> list[dict[str, Any]]:
     ]
 
 
+def model_key(provider: Any, model: Any) -> str:
+    """How a model is named in rows, filters and groups: ``provider/model`` (``-`` for none, the bare name without a provider)."""
+    if not model:
+        return "-"
+    return f"{provider}/{model}" if provider else str(model)
+
+
 def _model_matches(row: dict[str, Any], model: str) -> bool:
-    return model in (row.get("model"), f"{row.get('provider')}/{row.get('model')}")
+    return model in (row.get("model"), model_key(row.get("provider"), row.get("model")))
 
 
 def cost_rows(runs_source: Any, filters: CostFilters | None = None) -> list[dict[str, Any]]:
@@ -124,9 +132,19 @@ def cost_rows(runs_source: Any, filters: CostFilters | None = None) -> list[dict
     """
     filters = filters or CostFilters()
     runs = runs_source.list(status=filters.status, workflow=filters.workflow, since=filters.window.since, limit=None)
+    return rows_for_runs(runs, filters)
+
+
+def rows_for_runs(runs: Iterable[Any], filters: CostFilters | None = None) -> list[dict[str, Any]]:
+    """Node-level cost rows of runs already read (``RunInfo`` s), oldest first, that pass ``filters``."""
+    filters = filters or CostFilters()
     rows: list[dict[str, Any]] = []
     for info in sorted(runs, key=lambda r: r.created_at):
         if not filters.window.contains(info.created_at):
+            continue
+        if filters.workflow is not None and info.workflow_name != filters.workflow:
+            continue
+        if filters.status is not None and info.status != filters.status:
             continue
         for row in run_rows(info):
             if filters.node is not None and row["node"] != filters.node:
@@ -139,7 +157,7 @@ def cost_rows(runs_source: Any, filters: CostFilters | None = None) -> list[dict
 
 def _key(row: dict[str, Any], by: str) -> str:
     if by == "model":
-        return f"{row['provider']}/{row['model']}" if row.get("model") else "-"
+        return model_key(row.get("provider"), row.get("model"))
     value = row.get(by)
     return "-" if value is None else str(value)
 

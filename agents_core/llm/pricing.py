@@ -405,3 +405,15 @@ def format_usd(usd: float | None) -> str:
     text = f"{usd:.{digits}f}".rstrip("0")
     whole, _, fraction = text.partition(".")
     return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+def format_cost(usd: float | None, input_tokens: int | None = 0, output_tokens: int | None = 0) -> str:
+    """:func:`format_usd` of what a node or a run cost, where one that used no tokens cost nothing.
+
+    ``unpriced`` only when tokens were used on a model no source prices; with no
+    tokens a missing price is ``$0.00`` (nothing was spent). Every face shows a
+    node's or a run's cost through this one rule.
+    """
+    if usd is None and not (input_tokens or output_tokens):
+        return format_usd(0.0)
+    return format_usd(usd)

@@ -25,11 +25,10 @@ from typing import Any
 from agents_core.engine.events import NodeFailed, NodeFinished, NodeRecord, NodeRetried, NodeStarted, RunFinished
 from agents_core.engine.events import RunStarted as RunStartedEvent
 from agents_core.observability.redact import redact
-from agents_core.observability.settings import TrackingSettings, render_run_name
+from agents_core.observability.settings import TAG_RUN_ID, TrackingSettings, render_run_name
 
 log = logging.getLogger(__name__)
 
-TAG_RUN_ID = "configurable_agents.run_id"
 TAG_KIND = "configurable_agents.kind"
 _MLFLOW_STATUS = {"success": "FINISHED", "failed": "FAILED", "cancelled": "KILLED", "interrupted": "KILLED"}
 

@@ -21,6 +21,8 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 DEFAULT_DB = "mlflow.db"
+#: The tag on the MLflow run of each workflow run (here, not in ``mirror``, so faces read it without the engine's events).
+TAG_RUN_ID = "configurable_agents.run_id"
 ARTIFACT_DIR = "mlartifacts"
 DEFAULT_EXPERIMENT = "configurable_agents"
 
