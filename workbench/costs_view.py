@@ -297,5 +297,5 @@ def budget_lines(service: Any, budgets: dict[str, float], now: datetime | None =
     for workflow, budget in sorted(budgets.items()):
         ended = [r for r in service.list(workflow=workflow, since=since, limit=None) if r.status not in ACTIVE_STATUSES]
         unpriced = totals(rows_for_runs(ended))["unpriced_runs"]
-        lines.append(BudgetLine(workflow, budget, service.store.spend(workflow=workflow, since=since), unpriced))
+        lines.append(BudgetLine(workflow, budget, service.spend(workflow=workflow, since=since), unpriced))
     return lines

@@ -32,4 +32,4 @@ def spend_summary(service: Any, now: datetime | None = None) -> Spend:
     week, month = week_start(now), month_start(now)
     ended = [info for info in service.list(since=min(week, month), limit=None) if info.status in TERMINAL_STATUSES]
     unpriced = totals(rows_for_runs(ended))["unpriced_runs"]
-    return Spend(service.store.spend(since=week), service.store.spend(since=month), unpriced)
+    return Spend(service.spend(since=week), service.spend(since=month), unpriced)

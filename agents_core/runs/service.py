@@ -577,6 +577,10 @@ class RunService:
             runs = self.store.list(status=status, workflow=workflow, since=since, limit=limit)
         return runs
 
+    def spend(self, workflow: str | None = None, since: float | None = None, until: float | None = None) -> float:
+        """USD spent by runs created in ``[since, until)`` (UNIX seconds), of one workflow or all; unpriced add nothing."""
+        return self.store.spend(workflow=workflow, since=since, until=until)
+
     def reap(self) -> list[str]:
         """Mark every active run whose owner is gone ``interrupted``; the ids changed."""
         return [info.run_id for info in self.store.list(status=ACTIVE_STATUSES, limit=None) if self._reap_one(info)]
