@@ -56,14 +56,14 @@ chromium:
 
 # The Docker tests start a private dockerd and build their base image with debootstrap (root + apt-get).
 docker-tools:
-	@if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then \
+	@if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! command -v docker-compose >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "Installing docker.io and debootstrap for the Docker tests (apt-get)..."; \
+			echo "Installing docker.io, docker-compose and debootstrap for the Docker tests (apt-get)..."; \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap >/dev/null \
-			|| echo "docker.io/debootstrap could not be installed; the Docker tests will skip (fail under CI=true)."; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap >/dev/null \
+			|| echo "docker.io/docker-compose/debootstrap could not be installed; the Docker tests will skip (fail under CI=true)."; \
 		else \
-			echo "dockerd or debootstrap is missing; Docker tests will skip (as root: apt-get install docker.io debootstrap)."; \
+			echo "dockerd or debootstrap is missing; Docker tests will skip (as root: apt-get install docker.io docker-compose debootstrap)."; \
 		fi; \
 	fi
 
