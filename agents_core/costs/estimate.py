@@ -180,16 +180,9 @@ def _referenced_fields(plan: Any) -> set[str]:
 
 def initial_state(workflow: Workflow, inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The state a run would start from: defaults (or empty values), then the given inputs (required ones optional)."""
-    from agents_core.engine.state import empty_value, state_fields
-    from agents_core.errors import InputError
+    from agents_core.engine.state import empty_value, refuse_unknown_inputs
 
-    fields = state_fields(workflow)
-    unknown = [name for name in inputs if name not in fields]
-    if unknown:
-        raise InputError(
-            f"unknown input {unknown[0]!r}; this workflow's state fields are: {', '.join(fields)}.",
-            "Pass only declared state fields as inputs.",
-        )
+    fields = refuse_unknown_inputs(workflow, inputs)
     return {name: empty_value(spec) for name, spec in fields.items()} | dict(inputs)
 
 

@@ -213,8 +213,8 @@ def parse_text_value(field: FieldSpec, text: str) -> Any:
         ) from None
 
 
-def check_inputs(workflow: Workflow, inputs: Mapping[str, Any], *, from_text: bool = False) -> dict[str, Any]:
-    """The initial state: defaults, then the inputs (parsed when ``from_text``), all checked."""
+def refuse_unknown_inputs(workflow: Workflow, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The workflow's state fields; an input naming none of them is an ``InputError`` (runs and estimates alike)."""
     fields = state_fields(workflow)
     unknown = [name for name in inputs if name not in fields]
     if unknown:
@@ -222,6 +222,12 @@ def check_inputs(workflow: Workflow, inputs: Mapping[str, Any], *, from_text: bo
             f"unknown input {unknown[0]!r}; this workflow's state fields are: {', '.join(fields)}.",
             "Pass only declared state fields as inputs.",
         )
+    return fields
+
+
+def check_inputs(workflow: Workflow, inputs: Mapping[str, Any], *, from_text: bool = False) -> dict[str, Any]:
+    """The initial state: defaults, then the inputs (parsed when ``from_text``), all checked."""
+    fields = refuse_unknown_inputs(workflow, inputs)
     missing = [name for name, field in fields.items() if field.required and name not in inputs]
     if missing:
         raise InputError(

@@ -22,7 +22,7 @@ from tests.conftest import REPO_ROOT
 from tests.deploy.conftest import ServerProcess, wait_for
 from tests.runs.test_celery_workers import NODES, Worker, calls, workflow
 from tests.servers import Server
-from tests.stubs.gemini import GeminiStub, delayed, text_reply
+from tests.stubs.gemini import GeminiStub, delayed, serving_gemini, text_reply
 
 pytestmark = pytest.mark.slow
 
@@ -31,17 +31,8 @@ TERMINAL = ("success", "failed", "cancelled", "interrupted")
 
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiStub]:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("GOOGLE_API_KEY", "stub-key")
-    monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL", raising=False)
-    server = GeminiStub().start()
-    server.default = delayed(text_reply("ok"), 0.05)
-    try:
+    with serving_gemini(monkeypatch, 0.05) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from agents_core.runs.executors.celery import CeleryExecutor
 from agents_core.runs.service import RunService
 from tests.conftest import REPO_ROOT
 from tests.servers import Server as RedisServer
-from tests.stubs.gemini import GeminiStub, RecordedRequest, Reply, delayed, text_reply
+from tests.stubs.gemini import GeminiStub, RecordedRequest, Reply, delayed, serving_gemini, text_reply
 
 pytestmark = pytest.mark.slow
 
@@ -100,17 +100,8 @@ def redis(fresh_redis: RedisServer) -> RedisServer:
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiStub]:
     """The Gemini stub; every call answers after 0.1 s unless a test's handler says otherwise."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("GOOGLE_API_KEY", "stub-key")
-    monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL", raising=False)
-    server = GeminiStub().start()
-    server.default = delayed(text_reply("ok"), 0.1)
-    try:
+    with serving_gemini(monkeypatch, 0.1) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ timeout, so a serial engine fails the test instead of hanging it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -357,3 +358,23 @@ class GeminiStub:
             http.wfile.flush()
         except OSError:
             pass  # the client hung up (it timed out)
+
+
+@contextlib.contextmanager
+def serving_gemini(monkeypatch: Any, delay: float) -> Iterator[GeminiStub]:
+    """A started stub answering "ok" after ``delay`` s, with the environment its subprocesses need.
+
+    Proxies are cleared (the stub is on 127.0.0.1), a key is set and the SDK's own base-URL
+    variable is removed, so every process started from the test reaches this stub.
+    """
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("GOOGLE_API_KEY", "stub-key")
+    monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL", raising=False)
+    server = GeminiStub().start()
+    server.default = delayed(text_reply("ok"), delay)
+    try:
+        yield server
+    finally:
+        server.stop()
