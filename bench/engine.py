@@ -41,52 +41,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from langchain_core.language_models.chat_models import BaseChatModel  # noqa: E402
-from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
-from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
+from instant import Instant, chain, register_instant  # noqa: E402
+from langchain_core.messages import HumanMessage  # noqa: E402
 
 #: A 2,000-character input every prompt quotes: what node records (prompt and reply in full) weigh in a real run.
 LONG = "word " * 400
 #: (nodes, the input x0 that every prompt quotes).
 SIZES = ((1, "go"), (10, "go"), (100, "go"), (100, LONG))
 TARGET = 1.25
-
-
-class Instant(BaseChatModel):
-    """Answers at once, sync and async (no thread hop), with a token count like a real reply."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "instant"
-
-    def _result(self) -> ChatResult:
-        message = AIMessage("ok", usage_metadata={"input_tokens": 1, "output_tokens": 1, "total_tokens": 2})
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-        return self._result()
-
-    async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-        return self._result()
-
-
-def chain(nodes: int) -> dict[str, Any]:
-    """A linear workflow: node i reads x<i-1> in its prompt and writes x<i>."""
-    fields = {"x0": {"type": "str", "required": True}} | {
-        f"x{i}": {"type": "str", "default": ""} for i in range(1, nodes + 1)
-    }
-    return {
-        "schema_version": "1.0",
-        "flow": {"name": "bench_chain"},
-        "state": {"fields": fields},
-        "nodes": [
-            {"id": f"n{i}", "prompt": f"step {i}: {{state.x{i - 1}}} / {{state.x0}}", "outputs": [f"x{i}"]}
-            for i in range(1, nodes + 1)
-        ],
-        "edges": [{"from": "START", "to": "n1"}]
-        + [{"from": f"n{i}", "to": f"n{i + 1}" if i < nodes else "END"} for i in range(1, nodes + 1)],
-        "config": {"llm": {"provider": "instant"}},
-    }
 
 
 # -- raw LangGraph ---------------------------------------------------------------------------
@@ -174,7 +136,7 @@ async def measure(nodes: int, first: str, rounds: int, folder: Path, service: An
     from agents_core.runs.store import SqliteRunStore
 
     model = Instant()
-    workflow = chain(nodes)
+    workflow = chain(nodes, quote_input=True)
     prepared = prepare_run(workflow, {"x0": first})
     store = SqliteRunStore(folder / f"engine-{nodes}-{len(first)}.sqlite")
     times: dict[str, dict[str, list[tuple[float, float]]]] = {
@@ -237,10 +199,9 @@ def table(results: dict[tuple[int, str], Medians], clock: int, title: str) -> fl
 
 
 def main(rounds: int = 5) -> None:
-    from agents_core.llm.registry import ProviderInfo, register_provider
     from agents_core.runs.service import RunService
 
-    register_provider(ProviderInfo("instant", "bench", default_model="instant", factory=lambda s: Instant()))
+    register_instant()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         service = RunService(folder / "service" / "runs.sqlite")

@@ -20,13 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from langchain_core.language_models.chat_models import BaseChatModel  # noqa: E402
-from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
-from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
+from instant import Instant, chain, register_instant  # noqa: E402
+from langchain_core.messages import HumanMessage  # noqa: E402
 
 from agents_core import run_workflow  # noqa: E402
 from agents_core.llm.local import create_chat_model, load_model, model_path  # noqa: E402
-from agents_core.llm.registry import ProviderInfo, register_provider  # noqa: E402
 from agents_core.llm.settings import resolve_llm  # noqa: E402
 
 ROUNDS = 5
@@ -55,36 +53,8 @@ def local_model() -> None:
     print(f"  ratio wrapper / raw                   {wrapped / raw:7.2f}")
 
 
-class Instant(BaseChatModel):
-    @property
-    def _llm_type(self) -> str:
-        return "instant"
-
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-        message = AIMessage("ok", usage_metadata={"input_tokens": 1, "output_tokens": 1, "total_tokens": 2})
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-def chain(nodes: int) -> dict:
-    fields = {"x0": {"type": "str", "required": True}} | {
-        f"x{i}": {"type": "str", "default": ""} for i in range(1, nodes + 1)
-    }
-    return {
-        "schema_version": "1.0",
-        "flow": {"name": "bench_chain"},
-        "state": {"fields": fields},
-        "nodes": [
-            {"id": f"n{i}", "prompt": f"step {i}: {{state.x{i - 1}}}", "outputs": [f"x{i}"]}
-            for i in range(1, nodes + 1)
-        ],
-        "edges": [{"from": "START", "to": "n1"}]
-        + [{"from": f"n{i}", "to": f"n{i + 1}" if i < nodes else "END"} for i in range(1, nodes + 1)],
-        "config": {"llm": {"provider": "instant"}},
-    }
-
-
 def engine_overhead() -> None:
-    register_provider(ProviderInfo("instant", "bench", default_model="instant", factory=lambda s: Instant()))
+    register_instant()
     os.environ["AGENTS_RUN_STORE"] = str(Path(tempfile.mkdtemp()) / "runs.sqlite")
     workflow = chain(NODES)
     model = Instant()

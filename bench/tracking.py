@@ -25,43 +25,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
-from langchain_core.language_models.chat_models import BaseChatModel  # noqa: E402
-from langchain_core.messages import AIMessage  # noqa: E402
-from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
+from instant import chain, register_instant  # noqa: E402
 
-from agents_core.llm.registry import ProviderInfo, register_provider  # noqa: E402
 from agents_core.runs.service import RunService  # noqa: E402
 
 NODES = 5
 ROUNDS = 15
-
-
-class Instant(BaseChatModel):
-    @property
-    def _llm_type(self) -> str:
-        return "instant"
-
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-        message = AIMessage("ok", usage_metadata={"input_tokens": 3, "output_tokens": 1, "total_tokens": 4})
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-def chain(nodes: int) -> dict:
-    fields = {"x0": {"type": "str", "required": True}} | {
-        f"x{i}": {"type": "str", "default": ""} for i in range(1, nodes + 1)
-    }
-    return {
-        "schema_version": "1.0",
-        "flow": {"name": "bench_tracking", "version": "1"},
-        "state": {"fields": fields},
-        "nodes": [
-            {"id": f"n{i}", "prompt": f"step {i}: {{state.x{i - 1}}}", "outputs": [f"x{i}"]}
-            for i in range(1, nodes + 1)
-        ],
-        "edges": [{"from": "START", "to": "n1"}]
-        + [{"from": f"n{i}", "to": f"n{i + 1}" if i < nodes else "END"} for i in range(1, nodes + 1)],
-        "config": {"llm": {"provider": "instant"}, "observability": {"mlflow": {"experiment_name": "bench"}}},
-    }
 
 
 def timed_run(service: RunService, workflow: dict, tracking: bool) -> float:
@@ -73,10 +42,10 @@ def timed_run(service: RunService, workflow: dict, tracking: bool) -> float:
 
 
 def main() -> None:
-    register_provider(ProviderInfo("instant", "bench", default_model="instant", factory=lambda s: Instant()))
+    register_instant(input_tokens=3)
     workspace = Path(tempfile.mkdtemp(prefix="bench-tracking-"))
     service = RunService(workspace / ".configurable-agents" / "runs.sqlite")
-    workflow = chain(NODES)
+    workflow = chain(NODES, name="bench_tracking", config={"observability": {"mlflow": {"experiment_name": "bench"}}})
     tracker = service.tracker
     observer_seconds: list[float] = []
     original = tracker.on_event
