@@ -596,17 +596,9 @@ class RunService:
             return False
         if info.executor == CELERY:
             return self._requeue(info, reason)
-        from agents_core.engine.events import RunErrorInfo
 
         sentence = f"run {info.run_id!r} was interrupted: {reason}."
-        hint = f"Resume it with: configurable-agents run --resume {info.run_id}"
-        error = RunErrorInfo(None, "RunInterrupted", sentence, hint, "run_failed")
-        result = RunResult(info.run_id, info.workflow_name, INTERRUPTED, {}, {}, [], error)
-
-        def final(seq: int) -> tuple[str, str, dict[str, Any]]:
-            event = RunFinished(info.run_id, result).stamped(seq)
-            return event.kind, event.at.isoformat(), event.to_dict()
-
+        final = _interrupted_ending(info, INTERRUPTED, sentence)
         changed = self.store.interrupt(info.run_id, info.owner.token if info.owner else None, reason, final)
         if changed:
             log.warning("%s", sentence)
@@ -614,7 +606,6 @@ class RunService:
 
     def _requeue(self, info: RunInfo, reason: str) -> bool:
         """A worker run whose owner died: interrupted, and back to ``queued`` (or ``failed`` at the limit)."""
-        from agents_core.engine.events import RunErrorInfo
 
         attempt = f"attempt {info.attempts} of {self.max_attempts}"
         if info.attempts < self.max_attempts:
@@ -623,14 +614,7 @@ class RunService:
             sentence = (
                 f"run {info.run_id!r} was interrupted on {attempt} ({reason}); no attempts are left, so it failed."
             )
-        hint = f"Resume it with: configurable-agents run --resume {info.run_id}"
-        error = RunErrorInfo(None, "RunInterrupted", sentence, hint, "run_failed")
-        result = RunResult(info.run_id, info.workflow_name, FAILED, {}, {}, [], error)
-
-        def final(seq: int) -> tuple[str, str, dict[str, Any]]:
-            event = RunFinished(info.run_id, result).stamped(seq)
-            return event.kind, event.at.isoformat(), event.to_dict()
-
+        final = _interrupted_ending(info, FAILED, sentence)
         status = self.store.requeue(
             info.run_id, info.owner.token if info.owner else None, sentence, self.max_attempts, final
         )
@@ -797,13 +781,7 @@ class RunService:
             "Start it again when you need it.",
             "cancelled",
         )
-        result = RunResult(info.run_id, info.workflow_name, CANCELLED, {}, {}, [], error)
-
-        def final(seq: int) -> tuple[str, str, dict[str, Any]]:
-            event = RunFinished(info.run_id, result).stamped(seq)
-            return event.kind, event.at.isoformat(), event.to_dict()
-
-        return self.store.cancel_queued(info.run_id, final)
+        return self.store.cancel_queued(info.run_id, _finished_row(info, CANCELLED, error))
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Cancel this service's runs and wait for their terminal status (for a face that exits)."""
@@ -814,6 +792,25 @@ class RunService:
         for run in live:
             if run.task is not None:
                 run.task.join(timeout)
+
+
+def _finished_row(info: RunInfo, status: str, error: Any) -> Callable[[int], tuple[str, str, dict[str, Any]]]:
+    """The ``run_finished`` row (kind, at, data) of a run ended from outside its task, for the store to write at ``seq``."""
+
+    def final(seq: int) -> tuple[str, str, dict[str, Any]]:
+        result = RunResult(info.run_id, info.workflow_name, status, {}, {}, [], error)  # type: ignore[arg-type]
+        event = RunFinished(info.run_id, result).stamped(seq)
+        return event.kind, event.at.isoformat(), event.to_dict()
+
+    return final
+
+
+def _interrupted_ending(info: RunInfo, status: str, sentence: str) -> Callable[[int], tuple[str, str, dict[str, Any]]]:
+    """The ``run_finished`` row of a run whose owner died (``interrupted``, or ``failed`` out of attempts)."""
+    from agents_core.engine.events import RunErrorInfo
+
+    hint = f"Resume it with: configurable-agents run --resume {info.run_id}"
+    return _finished_row(info, status, RunErrorInfo(None, "RunInterrupted", sentence, hint, "run_failed"))
 
 
 def category(error: BaseException) -> str:
