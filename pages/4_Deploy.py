@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
-from agents_core.deploy.artifacts import generate_deployment_artifacts, slug
+from agents_core.deploy.artifacts import slug
 from agents_core.deploy.deployment import DeployOptions, deploy
 from agents_core.errors import AgentsError
 from workbench.deploy_view import (
@@ -94,17 +96,8 @@ options = DeployOptions(
 generate_col, deploy_col = st.columns(2)
 if generate_col.button("Generate artifacts", key="deploy_generate"):
     try:
-        artifacts = generate_deployment_artifacts(
-            workspace.resolve(workflow),
-            options.output,
-            options.timeout,
-            options.enable_mlflow,
-            options.mlflow_port,
-            port=options.port,
-            name=options.name,
-            base_image=options.base_image,
-            scale=options.scale,
-        )
+        # the build context alone, for download (no wheelhouse: the zip stays small)
+        artifacts = deploy(workspace.resolve(workflow), replace(options, generate_only=True, offline=False))
         st.session_state[ZIP] = (f"{artifacts.name}-deployment.zip", zip_folder(artifacts.output_dir))
     except AgentsError as exc:
         st.error(f"{exc.message} {exc.hint}".strip())
