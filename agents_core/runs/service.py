@@ -267,24 +267,20 @@ class RunService:
         )
         check_monthly_budget(self.store, prepared.workflow)
         run_id = run_id or uuid.uuid4().hex[:12]
+        row = (run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED)
         # a run id that is taken already is a RunConflict from the store
-        self.store.insert(
-            run_id,
-            prepared.name,
-            prepared.file,
-            prepared.text,
-            prepared.inputs,
-            prepared.overrides,
-            QUEUED,
-            executor=self.executor.name,
-        )
         if self._remote is not None:  # a worker claims it; a failed send leaves it queued for the sweeper
+            self.store.insert(*row, executor=self.executor.name)
             self._send(run_id)
             return RunHandle(self, run_id)
-        if not self._claim(run_id, (QUEUED,)):
-            raise RunConflict(f"run {run_id!r} was claimed by another process.", "Start a new run.")
+        _mark_process_run(run_id, +1)  # ours from before the row exists: born claimed by this process
+        try:
+            self.store.insert(*row, executor=self.executor.name, owner=self.owner)
+        except BaseException:
+            _mark_process_run(run_id, -1)
+            raise
         self._track(run_id, prepared, tracking)
-        return self._launch(run_id, prepared, resumed=False)
+        return self._launch(run_id, prepared, resumed=False, fresh=True)
 
     async def astart(self, workflow: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> RunHandle:
         """:meth:`start` for async code (the checks build models, so they run in a thread)."""
@@ -344,11 +340,11 @@ class RunService:
         _mark_process_run(run_id, -1)
         return False
 
-    def _launch(self, run_id: str, prepared: Any, resumed: bool) -> RunHandle:
+    def _launch(self, run_id: str, prepared: Any, resumed: bool, fresh: bool = False) -> RunHandle:
         live = _Live(run_id)
         with self._lock:
             self._live[run_id] = live
-        live.task = self._local.submit(run_id, lambda: self._own(live, prepared, resumed))
+        live.task = self._local.submit(run_id, lambda: self._own(live, prepared, resumed, fresh))
         return RunHandle(self, run_id)
 
     # -- runs on workers ----------------------------------------------------------------------
@@ -432,12 +428,12 @@ class RunService:
         return {"reaped": reaped, "resent": resent}
 
     # -- the run's task ---------------------------------------------------------------------
-    async def _own(self, live: _Live, prepared: Any, resumed: bool) -> None:
+    async def _own(self, live: _Live, prepared: Any, resumed: bool, fresh: bool = False) -> None:
         """The run from ``run_started`` to its terminal status; nothing escapes without writing one."""
         from agents_core.engine.runner import error_info, execute
 
         run_id = live.run_id
-        seq = [self.store.last_seq(run_id)]
+        seq = [0 if fresh else self.store.last_seq(run_id)]  # a row born ours has an empty log
         result: RunResult | None = None
         main = asyncio.current_task()
         watcher = asyncio.create_task(self._watch(run_id, main))

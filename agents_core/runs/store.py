@@ -130,8 +130,14 @@ class RunStore(ABC):
         overrides: dict[str, Any],
         status: str = "queued",
         executor: str | None = None,
+        owner: Owner | None = None,
     ) -> None:
-        """A new run row (a taken id is a ``RunConflict``); ``executor`` as on :class:`RunInfo`."""
+        """A new run row (a taken id is a ``RunConflict``); ``executor`` as on :class:`RunInfo`.
+
+        With ``owner`` the row is born claimed (``running``, one attempt), as if
+        :meth:`claim` had followed at once: a run this process starts itself needs
+        no queued moment that another process could act on, and saves a transaction.
+        """
 
     @abstractmethod
     def claim(self, run_id: str, owner: Owner, from_statuses: Sequence[str]) -> bool:

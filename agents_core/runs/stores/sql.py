@@ -237,10 +237,15 @@ class SqlRunStore(RunStore):
         overrides: dict[str, Any],
         status: str = "queued",
         executor: str | None = None,
+        owner: Owner | None = None,
     ) -> None:
         now = self._now_created()
         row = dict(run_id=run_id, workflow_name=workflow_name, workflow_file=workflow_file)
         row |= dict(workflow_text=workflow_text, inputs=_dumps(inputs), overrides=_dumps(overrides))
+        if owner is not None:
+            status = RUNNING
+            row |= dict(owner_host=owner.host, owner_pid=owner.pid, owner_token=owner.token)
+            row |= dict(heartbeat_at=now, started_at=now, attempts=1)
         try:
             with self._write() as db:
                 db.execute(_INSERT_RUN, dict(row, status=status, created_at=now, updated_at=now, executor=executor))
