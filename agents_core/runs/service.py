@@ -40,6 +40,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ from typing import Any, Protocol, runtime_checkable
 from agents_core.engine.events import RunEvent, RunFinished, RunResult, RunStarted, event_from_dict
 from agents_core.errors import RunConflict, RunError, category_of, describe_exception
 from agents_core.runs.budgets import check_monthly_budget
+from agents_core.runs.event_batch import EventBatch
 from agents_core.runs.executors import CELERY, make_executor
 from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask
 from agents_core.runs.lifecycle import (
@@ -188,6 +190,7 @@ class RunService:
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
         self._observer_failed: set[int] = set()
+        self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventBatch] = weakref.WeakKeyDictionary()
         # one checkpointer connection for the runs executing on the runs loop, not one per run
         self._savers = SharedCheckpointer(lambda: self.store.checkpointer())
         self.reap()
@@ -439,17 +442,33 @@ class RunService:
         watcher = asyncio.create_task(self._watch(run_id, main))
         escaping: BaseException | None = None
 
-        def emit(event: RunEvent) -> None:
-            stamped = event.stamped(seq[0] + 1)
-            self.store.append_event(run_id, stamped.seq, stamped.kind, stamped.at.isoformat(), stamped.to_dict())
-            seq[0] = stamped.seq  # only once it is in the log: a failed append leaves no gap
+        batch = self._event_batch()
+        stamped_seq = [seq[0]]  # the last seq given out; seq[0] is the last one in the log
+        refused: list[BaseException] = []
+
+        def written(stamped: RunEvent) -> None:
+            seq[0] = stamped.seq
             self._observe(stamped)
             live.notify()
+
+        def lost(error: BaseException) -> None:
+            stamped_seq[0] = seq[0]  # the refused events never were: the next one follows the last written
+            refused.append(error)
+
+        def emit(event: RunEvent) -> None:
+            if refused:  # the store refused an earlier event of this run: the run ends with that reason
+                raise refused[-1]
+            stamped = event.stamped(stamped_seq[0] + 1)
+            stamped_seq[0] = stamped.seq
+            batch.add(run_id, stamped, written, lost)
 
         try:
             emit(RunStarted(run_id, prepared.name, prepared.public_initial(), resumed, tuple(prepared.notices)))
             async with self._savers.use() as saver:
                 result = await execute(prepared, run_id, saver, emit)
+            batch.flush()
+            if refused:
+                raise refused[-1]
         except BaseException as exc:  # the engine, the store, a cancel outside a node, KeyboardInterrupt …
             cancelled = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
             if isinstance(exc, asyncio.CancelledError) and main is not None:
@@ -482,6 +501,7 @@ class RunService:
             )
         finally:
             watcher.cancel()
+            batch.flush()  # every event of the run is in the log before its terminal status
             result = result or RunResult(run_id, prepared.name, FAILED, {}, {}, [], None)
             self._finish(live, result, seq[0] + 1)
         if escaping is not None:
@@ -536,6 +556,15 @@ class RunService:
                     last_beat = time.monotonic()
             except Exception as exc:  # a store hiccup must not end the run
                 log.warning("run %s: heartbeat failed: %s", run_id, describe_exception(exc))
+
+    def _event_batch(self) -> EventBatch:
+        """The running loop's batch of events for this service's store (see :mod:`agents_core.runs.event_batch`)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            batch = self._batches.get(loop)
+            if batch is None:
+                batch = self._batches[loop] = EventBatch(self.store, loop)
+        return batch
 
     def _observe(self, event: RunEvent) -> None:
         for observer in self.observers:

@@ -212,6 +212,11 @@ class RunStore(ABC):
     def append_event(self, run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> None:
         """Add one event; ``(run_id, seq)`` is unique."""
 
+    def append_events(self, rows: Sequence[tuple[str, int, str, str, dict[str, Any]]]) -> None:
+        """Add ``(run_id, seq, kind, at, data)`` rows, all or none (one transaction where the store can)."""
+        for row in rows:
+            self.append_event(*row)
+
     @abstractmethod
     def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[StoredEvent]: ...
 

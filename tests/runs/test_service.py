@@ -228,14 +228,14 @@ def _engine_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _break_node_events(store: Any) -> None:
     """The store fails to write ``node_finished`` events (as a full disk would)."""
-    append = store.append_event
+    append = store.append_events
 
-    def append_event(run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> None:
-        if kind == "node_finished":
+    def append_events(rows: list[tuple[str, int, str, str, dict[str, Any]]]) -> None:
+        if any(kind == "node_finished" for _, _, kind, _, _ in rows):
             raise OSError("disk full")
-        append(run_id, seq, kind, at, data)
+        append(rows)
 
-    store.append_event = append_event
+    store.append_events = append_events
 
 
 @pytest.mark.parametrize(

@@ -401,6 +401,13 @@ class SqlRunStore(RunStore):
         with self._conflicts(run_id), self._write() as db:
             self._insert_event(db, run_id, seq, kind, at, data)
 
+    def append_events(self, rows: Sequence[tuple[str, int, str, str, dict[str, Any]]]) -> None:
+        if not rows:
+            return
+        params = [dict(run_id=r, seq=seq, kind=kind, at=at, data=_dumps(data)) for r, seq, kind, at, data in rows]
+        with self._conflicts(", ".join(sorted({row[0] for row in rows}))), self._write() as db:
+            db.execute(_INSERT_EVENT, params)
+
     def events(self, run_id: str, after_seq: int = 0, limit: int | None = None) -> list[StoredEvent]:
         query = _EVENTS_AFTER if limit is None else _EVENTS_AFTER.limit(limit)
         with self._reader.connect() as db:
