@@ -17,9 +17,10 @@ its id to the broker; Celery workers execute it, and every endpoint reads the
 shared store, so any API replica answers for any job (a job another replica
 accepted is found by its run id). A broker that is down leaves the run
 ``queued`` (still 202); the workers' sweeper sends it once the broker is back.
-The server the server keeps only its job book
-(:mod:`agents_core.deploy.jobs`: idempotency keys and attempts). On start it
-picks up the jobs a dead server left behind (:func:`recover_jobs`). Every
+A job is a run, and its id the run's id: the server keeps nothing of its own
+(``Idempotency-Key`` s are kept in the run store, per workflow), so API
+replicas on one store are interchangeable. On start it picks up the jobs a
+dead server left behind (:func:`recover_jobs`). Every
 error becomes a JSON body with the HTTP status of its category (one table,
 :func:`agents_core.errors.http_status`); none carries a traceback.
 
@@ -28,16 +29,15 @@ This module imports FastAPI at its top, so only code that serves imports it
 """
 
 import asyncio
+import hashlib
 import hmac
 import json
 import logging
-import os
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Header, Request
@@ -47,8 +47,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents_core.config.models import Workflow
 from agents_core.config.types import TypeRef
-from agents_core.deploy.jobs import Job, JobBook, request_hash
 from agents_core.deploy.settings import ServerSettings
+from agents_core.engine.events import NodeRecord, RunResult
 from agents_core.engine.state import input_schema, state_fields
 from agents_core.errors import (
     CATEGORY_OUTCOMES,
@@ -63,11 +63,12 @@ from agents_core.errors import (
 from agents_core.runs.executors.bounded import BoundedExecutor
 from agents_core.runs.lifecycle import ACTIVE_STATUSES, INTERRUPTED, TERMINAL_STATUSES
 from agents_core.runs.service import RunService
-from agents_core.runs.store import STORE_DIR, default_store_target
+from agents_core.runs.store import RunInfo, default_store_target
 
 log = logging.getLogger(__name__)
 
-JOBS_FILE = "server_jobs.sqlite"
+#: The ``origin`` of the runs a server accepts (a restarted server picks up only these).
+SERVER_ORIGIN = "server"
 #: How long a repeated request waits for the first one's run row to appear.
 _REPLAY_WAIT_SECONDS = 10.0
 
@@ -267,12 +268,17 @@ class BodyLimitMiddleware:
 
 
 class FinishedRuns:
-    """An observer of the run service that wakes the requests waiting for a run's end at once (no polling)."""
+    """An observer of the run service that hands a run's result to the requests waiting for it (no polling).
+
+    A request that starts a run listens before the run exists (:meth:`listen`), so
+    its end cannot slip by, and gets the :class:`RunResult` from the ``run_finished``
+    event itself: a sync ``POST /run`` answers without reading the run back.
+    """
 
     name = "server sync waits"
 
     def __init__(self) -> None:
-        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]] = {}
+        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]]] = {}
         self._lock = threading.Lock()
 
     def on_event(self, event: Any) -> None:
@@ -280,53 +286,81 @@ class FinishedRuns:
             return
         with self._lock:
             waiters = self._waiters.pop(event.run_id, [])
+        result = getattr(event, "result", None)
         for loop, future in waiters:
-            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(None))
+            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(result))
 
-    async def wait(self, run_id: str, timeout: float, service: RunService, poll: float | None = None) -> bool:
-        """Whether the run ended within ``timeout`` seconds.
+    def listen(self, run_id: str) -> asyncio.Future[Any]:
+        """A future the run's result is set on when it ends in this process (call on the request's loop)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        with self._lock:
+            self._waiters.setdefault(run_id, []).append((loop, future))
+        return future
+
+    def stop_listening(self, run_id: str, future: asyncio.Future[Any]) -> None:
+        with self._lock:
+            left = [w for w in self._waiters.get(run_id, []) if w[1] is not future]
+            if left:
+                self._waiters[run_id] = left
+            else:
+                self._waiters.pop(run_id, None)
+
+    async def wait(
+        self,
+        run_id: str,
+        timeout: float,
+        service: RunService,
+        poll: float | None = None,
+        future: asyncio.Future[Any] | None = None,
+    ) -> tuple[bool, RunResult | None]:
+        """Whether the run ended within ``timeout`` seconds, and its result when this process heard it.
 
         A run this process executes wakes the waiter through :meth:`on_event`; one that a
         worker executes (``poll`` seconds given) is looked up in the shared store every ``poll`` s.
+        ``future`` is one from :meth:`listen` taken before the run started.
         """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        with self._lock:
-            self._waiters.setdefault(run_id, []).append((loop, future))
+        listened_first = future is not None
+        future = future if future is not None else self.listen(run_id)
         try:
-            if await asyncio.to_thread(service.result, run_id) is not None:  # it ended before we listened
-                return True
+            if not listened_first and await asyncio.to_thread(service.result, run_id) is not None:
+                return True, None  # it ended before we listened
             if poll is None:
-                await asyncio.wait_for(future, timeout)
-                return True
+                return True, await asyncio.wait_for(future, timeout)
             deadline = loop.time() + timeout
             while (left := deadline - loop.time()) > 0:
                 try:
-                    await asyncio.wait_for(asyncio.shield(future), min(poll, left))
-                    return True
+                    return True, await asyncio.wait_for(asyncio.shield(future), min(poll, left))
                 except TimeoutError:
                     if await asyncio.to_thread(service.result, run_id) is not None:
-                        return True
-            return False
+                        return True, None
+            return False, None
         except TimeoutError:
-            return False
+            return False, None
         finally:
-            with self._lock:
-                left = [w for w in self._waiters.get(run_id, []) if w[1] is not future]
-                if left:
-                    self._waiters[run_id] = left
-                else:
-                    self._waiters.pop(run_id, None)
+            self.stop_listening(run_id, future)
+
+
+def request_hash(body: Any) -> str:
+    """A stable digest of a request body (keys sorted), to tell a repeated request from a different one."""
+    text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class JobServer:
-    """What the endpoints share: the workflow, the service, the job book and the admission count."""
+    """What the endpoints share: the workflow, the service and the admission count.
 
-    def __init__(self, workflow: Workflow, service: RunService, settings: ServerSettings, book: JobBook) -> None:
+    A job is a run of the service, and its ``job_id`` is the run's id; the server
+    keeps nothing of its own, so any replica on the same store answers for any
+    job. ``Idempotency-Key`` s live in the store too (per workflow, see
+    :meth:`~agents_core.runs.store.RunStore.reserve_key`).
+    """
+
+    def __init__(self, workflow: Workflow, service: RunService, settings: ServerSettings) -> None:
         self.workflow = workflow
         self.service = service
         self.settings = settings
-        self.book = book
         self._admitting = 0
         self.finished = FinishedRuns()
         adder = getattr(service, "add_observer", None)
@@ -352,23 +386,15 @@ class JobServer:
         return hasattr(self.service.executor, "send")
 
     # -- jobs ---------------------------------------------------------------------------------
-    def job(self, job_id: str) -> Job:
-        job = self.book.get(job_id)
-        if job is None and self.remote:
-            job = self._shared_job(job_id)
-        if job is None:
-            raise RunNotFound(f"no job with id {job_id!r} on this server.", "Use the job_id that POST /run returned.")
-        return job
-
-    def _shared_job(self, job_id: str) -> Job | None:
-        """A job another API replica accepted: its id is its run's id in the shared store (same workflow)."""
+    def job(self, job_id: str) -> RunInfo:
+        """The run of a job of this workflow (in a shared store, other workflows' runs are not its jobs)."""
         try:
             info = self.service.get(job_id)
         except RunNotFound:
-            return None
-        if info.workflow_name != self.workflow.flow.name:
-            return None
-        return Job(job_id, job_id, None, None, max(info.attempts, 1), info.created_at)
+            info = None
+        if info is None or info.workflow_name != self.workflow.flow.name:
+            raise RunNotFound(f"no job with id {job_id!r} on this server.", "Use the job_id that POST /run returned.")
+        return info
 
     def status_of(self, run_id: str, stored: str) -> str:
         executor = self.service.executor
@@ -376,43 +402,46 @@ class JobServer:
             return "queued"
         return stored
 
-    def describe(self, job: Job) -> dict[str, Any]:
-        """The job as the API shows it: status, outputs or error, node records, tokens and cost."""
-        info = self.service.get(job.run_id)
-        body: dict[str, Any] = {"job_id": job.job_id}
-        result = self.service.result(job.run_id) if info.status in TERMINAL_STATUSES else None
+    def describe(self, info: RunInfo, result: RunResult | None = None) -> dict[str, Any]:
+        """The job as the API shows it: status, outputs or error, node records, tokens and cost.
+
+        ``result`` is the finished run's result when the caller has it (a sync ``POST /run``),
+        which saves reading it back; the row ``info`` still gives the times and attempts.
+        """
+        body: dict[str, Any] = {"job_id": info.run_id}
+        if result is None and info.status in TERMINAL_STATUSES:
+            result = self.service.result(info.run_id)
         if result is not None:
             body.update(result.to_dict())
             body.pop("state", None)
             nodes = body["nodes"]
+            status = result.status
         else:
-            rows = self.service.store.events(job.run_id)  # a live run's node records so far, from its log
-            nodes = [row.data["record"] for row in rows if row.kind in ("node_finished", "node_failed")]
-            from agents_core.engine.events import NodeRecord
-
-            nodes = [NodeRecord.from_dict(n).summary() for n in nodes]
-            body.update({"run_id": job.run_id, "outputs": {}, "nodes": nodes, "error": info.error_info})
-        body["status"] = self.status_of(job.run_id, info.status)
+            rows = self.service.store.events(info.run_id)  # a live run's node records so far, from its log
+            records = [row.data["record"] for row in rows if row.kind in ("node_finished", "node_failed")]
+            nodes = [NodeRecord.from_dict(record).summary() for record in records]
+            body.update({"run_id": info.run_id, "outputs": {}, "nodes": nodes, "error": info.error_info})
+            status = self.status_of(info.run_id, info.status)
+        body["status"] = status
         body["workflow"] = info.workflow_name
-        body["input_tokens"] = getattr(info, "input_tokens", None) or sum(n.get("input_tokens", 0) for n in nodes)
-        body["output_tokens"] = getattr(info, "output_tokens", None) or sum(n.get("output_tokens", 0) for n in nodes)
-        body.setdefault("cost_usd", getattr(info, "cost_usd", None))
+        body["input_tokens"] = info.input_tokens or sum(n.get("input_tokens", 0) for n in nodes)
+        body["output_tokens"] = info.output_tokens or sum(n.get("output_tokens", 0) for n in nodes)
+        body.setdefault("cost_usd", info.cost_usd)
         body.update(
             {
-                "created_at": job.created_at,
+                "created_at": info.created_at,
                 "started_at": info.started_at,
-                "finished_at": info.finished_at if info.status in TERMINAL_STATUSES else None,
-                "attempts": job.attempts,
-                "status_url": f"/status/{job.job_id}",
-                "events_url": f"/runs/{job.job_id}/events",
+                "finished_at": info.finished_at if status in TERMINAL_STATUSES else None,
+                "attempts": max(info.attempts, 1),
+                "status_url": f"/status/{info.run_id}",
+                "events_url": f"/runs/{info.run_id}/events",
             }
         )
         return body
 
-    def response_for(self, job: Job, finished: bool, replayed: bool = False) -> JSONResponse:
+    def response_for(self, body: dict[str, Any], finished: bool, replayed: bool = False) -> JSONResponse:
         """200 (or the error's status) for a finished job, 202 with ``Location`` for one still going."""
-        body = self.describe(job)
-        headers = {"Location": f"/status/{job.job_id}"}
+        headers = {"Location": body["status_url"]}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
         if not finished or body["status"] not in TERMINAL_STATUSES:
@@ -425,11 +454,12 @@ class JobServer:
 
     async def submit(self, inputs: dict[str, Any], key: str | None) -> JSONResponse:
         """Accept a run (or find the job of a repeated request) and answer within the sync timeout."""
+        store, scope = self.service.store, self.workflow.flow.name
         digest = request_hash(inputs) if key is not None else None
         if key is not None:
-            existing = await asyncio.to_thread(self.book.get_by_key, key)
+            existing = await asyncio.to_thread(store.find_key, scope, key)
             if existing is not None:
-                return await self.replay(existing, digest)
+                return await self.replay(*existing, digest)
         if self.load() >= self.capacity():
             raise QueueFull(
                 f"the server is busy: {self.settings.max_concurrent} runs execute and "
@@ -437,93 +467,86 @@ class JobServer:
                 f"Retry after {self.settings.retry_after} s.",
             )
         job_id = uuid.uuid4().hex[:12]
-        existing = await asyncio.to_thread(self.book.reserve, job_id, key, digest)
-        if existing is not None:
-            return await self.replay(existing, digest)
+        if key is not None:
+            existing = await asyncio.to_thread(store.reserve_key, scope, key, job_id, digest)
+            if existing is not None:  # another request (on any replica) bound the key first
+                return await self.replay(*existing, digest)
         self._admitting += 1
         try:
-            await self.service.astart(self.workflow, inputs, run_id=job_id)
+            waiter = self.finished.listen(job_id) if self.settings.sync_timeout > 0 else None
+            try:
+                await self.service.astart(self.workflow, inputs, run_id=job_id)
+            except BaseException:
+                if waiter is not None:
+                    self.finished.stop_listening(job_id, waiter)
+                raise
         except BaseException:
-            await asyncio.to_thread(self.book.forget, job_id)
+            if key is not None:
+                await asyncio.to_thread(store.forget_key, scope, key, job_id)
             raise
         finally:
             self._admitting -= 1
-        return await self.answer(self.job(job_id))
+        return await self.answer(job_id, waiter=waiter)
 
-    async def answer(self, job: Job, replayed: bool = False) -> JSONResponse:
+    async def answer(self, job_id: str, replayed: bool = False, waiter: Any = None) -> JSONResponse:
         timeout = self.settings.sync_timeout
+        result: RunResult | None = None
         finished = False
         if timeout > 0:
             poll = 0.2 if self.remote else None  # a worker's run ends in another process: ask the store
-            finished = await self.finished.wait(job.run_id, timeout, self.service, poll)
-        return self.response_for(job, finished, replayed)
+            finished, result = await self.finished.wait(job_id, timeout, self.service, poll, waiter)
+        info = await asyncio.to_thread(self.service.get, job_id)
+        body = await asyncio.to_thread(self.describe, info, result) if result is None else self.describe(info, result)
+        return self.response_for(body, finished, replayed)
 
-    async def replay(self, job: Job, digest: str | None) -> JSONResponse:
-        if job.request_hash is not None and digest is not None and job.request_hash != digest:
+    async def replay(self, run_id: str, first_hash: str | None, digest: str | None) -> JSONResponse:
+        if first_hash is not None and digest is not None and first_hash != digest:
             raise RunConflict(
-                f"this Idempotency-Key was used for another request body (job {job.job_id}).",
+                f"this Idempotency-Key was used for another request body (job {run_id}).",
                 "Send a new Idempotency-Key for a new request.",
             )
         deadline = time.monotonic() + _REPLAY_WAIT_SECONDS
         while True:  # the first request may still be writing its run row
             try:
-                self.service.get(job.run_id)
+                await asyncio.to_thread(self.service.get, run_id)
                 break
             except RunNotFound:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.05)
-        return await self.answer(job, replayed=True)
+        return await self.answer(run_id, replayed=True)
 
 
 def recover_jobs(server: JobServer) -> list[str]:
     """Pick up the jobs a dead server left: resume from the checkpoint, or start again; at most N attempts.
 
     The service turned every run whose owner died into ``interrupted`` when it
-    was made. Such a job is resumed from its checkpoint, or (dead before its
-    first checkpoint) started again from its stored inputs as a new run; once it
-    has been executed ``max_attempts`` times it is ``failed`` with the reason.
+    was made. Each such run this workflow's server accepted (``origin`` "server")
+    is executed again under its own id (:meth:`RunService.restart`): from its
+    checkpoint, or from its inputs when it died before its first one. Once it has
+    been executed ``max_attempts`` times it is ``failed`` with the reason.
     Returns the ids of the jobs picked up.
     """
-    service, book = server.service, server.book
+    service = server.service
     picked: list[str] = []
-    for job in book.all():
-        try:
-            info = service.get(job.run_id)
-        except RunNotFound:  # the server died between the job and its run row: the client got no answer
-            book.forget(job.job_id)
-            continue
-        if info.status != INTERRUPTED:
-            continue
+    for info in service.list(status=INTERRUPTED, workflow=server.workflow.flow.name, limit=None):
+        if info.origin != SERVER_ORIGIN:
+            continue  # a CLI or workbench run of the same workflow is its user's to resume
         reason = info.reason or info.error or "its server stopped"
-        if job.attempts >= server.settings.max_attempts:
+        attempts = max(info.attempts, 1)
+        if attempts >= server.settings.max_attempts:
             service.fail(
-                job.run_id,
-                f"job {job.job_id} was given up after {job.attempts} attempts; the last one stopped because {reason}.",
+                info.run_id,
+                f"job {info.run_id} was given up after {attempts} attempts; the last one stopped because {reason}.",
                 "Submit it again; if it keeps stopping its server, look at the server's log for why.",
             )
             continue
         try:
-            if service.store.has_checkpoint(job.run_id):
-                book.count_attempt(job.job_id)
-                service.resume(job.run_id)
-            else:
-                run_id = uuid.uuid4().hex[:12]
-                book.count_attempt(job.job_id, run_id)
-                overrides = info.overrides or {}
-                service.start(
-                    info.workflow_text,
-                    info.inputs,
-                    run_id=run_id,
-                    provider=overrides.get("provider"),
-                    model=overrides.get("model"),
-                )
-            picked.append(job.job_id)
+            service.restart(info.run_id)
+            picked.append(info.run_id)
         except Exception as exc:  # e.g. a key that is gone now: the job ends, with the reason
-            log.error("job %s could not be picked up again: %s", job.job_id, describe_exception(exc))
-            current = book.get(job.job_id)
-            if current is not None and current.run_id == job.run_id:
-                service.fail(job.run_id, f"job {job.job_id} could not be resumed: {describe_exception(exc)}")
+            log.error("job %s could not be picked up again: %s", info.run_id, describe_exception(exc))
+            service.fail(info.run_id, f"job {info.run_id} could not be resumed: {describe_exception(exc)}")
     if picked:
         log.warning("picked up %d job(s) left by a stopped server: %s", len(picked), ", ".join(picked))
     return picked
@@ -537,14 +560,6 @@ def _load_workflow(workflow: Any) -> Workflow:
     return load_workflow(workflow)
 
 
-def _book_path(service: RunService, settings: ServerSettings) -> Path:
-    """Beside a SQLite store; with a database store (no file), in the workspace's ``.configurable-agents``."""
-    store_path = getattr(service.store, "path", None)
-    if store_path is not None:
-        return Path(store_path).parent / JOBS_FILE
-    return Path(os.environ.get("AGENTS_WORKSPACE") or os.getcwd()) / STORE_DIR / JOBS_FILE
-
-
 def make_service(settings: ServerSettings) -> RunService:
     """The server's run service: its store (``run_store``, else ``AGENTS_RUN_STORE``, ``DATABASE_URL``, the
     workspace's file) and its executor (a :class:`BoundedExecutor` of ``max_concurrent`` slots, or Celery)."""
@@ -554,8 +569,8 @@ def make_service(settings: ServerSettings) -> RunService:
     if settings.executor == "celery":
         from agents_core.runs.executors.celery import CeleryExecutor
 
-        return RunService(store, executor=CeleryExecutor(settings.broker_url), **tracking)
-    return RunService(store, executor=BoundedExecutor(settings.max_concurrent), **tracking)
+        return RunService(store, executor=CeleryExecutor(settings.broker_url), origin=SERVER_ORIGIN, **tracking)
+    return RunService(store, executor=BoundedExecutor(settings.max_concurrent), origin=SERVER_ORIGIN, **tracking)
 
 
 def create_app(workflow: Any, service: RunService | None = None, settings: ServerSettings | None = None) -> FastAPI:
@@ -571,8 +586,9 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
     loaded = _load_workflow(workflow)
     if service is None:
         service = make_service(settings)
-    book = JobBook(_book_path(service, settings))
-    server = JobServer(loaded, service, settings, book)
+    if getattr(service, "origin", SERVER_ORIGIN) is None:
+        service.origin = SERVER_ORIGIN  # its runs from here on are jobs a restarted server picks up
+    server = JobServer(loaded, service, settings)
     Input = input_model(loaded)
 
     @asynccontextmanager
@@ -580,7 +596,6 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
         if not server.remote:  # with workers, their sweeper re-queues the runs of dead owners
             await asyncio.to_thread(recover_jobs, server)
         yield
-        book.close()
 
     flow = loaded.flow
     app = FastAPI(
@@ -634,8 +649,8 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
 
     @app.get("/status/{job_id}", summary="A job's status, outputs or error, node records and cost", responses=errors)
     async def status(job_id: str) -> JSONResponse:
-        job = await asyncio.to_thread(server.job, job_id)
-        return JSONResponse(await asyncio.to_thread(server.describe, job))
+        info = await asyncio.to_thread(server.job, job_id)
+        return JSONResponse(await asyncio.to_thread(server.describe, info))
 
     @app.get("/runs/{job_id}/events", summary="The job's events as server-sent events", responses=errors)
     async def events(
@@ -646,14 +661,13 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
         """Every event of the job's run after ``Last-Event-ID`` (or ``?after=``), then live ones until it ends."""
         from sse_starlette.sse import EventSourceResponse
 
-        job = await asyncio.to_thread(server.job, job_id)
+        await asyncio.to_thread(server.job, job_id)
         start = after if after is not None else 0
         if last_event_id is not None and last_event_id.strip().isdigit():
             start = int(last_event_id.strip())
-        await asyncio.to_thread(service.get, job.run_id)
 
         async def stream() -> AsyncIterator[dict[str, Any]]:
-            async for event in service.aevents(job.run_id, max(start, 0)):
+            async for event in service.aevents(job_id, max(start, 0)):
                 data = event.to_dict()
                 yield {"id": str(event.seq), "event": event.kind, "data": json.dumps(data, default=str)}
 
@@ -661,10 +675,9 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
 
     @app.post("/runs/{job_id}/cancel", summary="Cancel a queued or running job", responses=errors)
     async def cancel(job_id: str) -> JSONResponse:
-        job = await asyncio.to_thread(server.job, job_id)
-        before = await asyncio.to_thread(service.get, job.run_id)
-        await asyncio.to_thread(service.cancel, job.run_id)
-        body = await asyncio.to_thread(server.describe, job)
+        before = await asyncio.to_thread(server.job, job_id)
+        await asyncio.to_thread(service.cancel, job_id)
+        body = await asyncio.to_thread(server.describe, await asyncio.to_thread(service.get, job_id))
         body["cancel_requested"] = before.status in ACTIVE_STATUSES
         return JSONResponse(body)
 

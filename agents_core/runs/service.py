@@ -163,6 +163,7 @@ class RunService:
     an executor object, or ``None`` for ``$AGENTS_EXECUTOR``. Runs this process
     executes itself (its own, or a worker's claimed ones) always run in-process.
     ``max_attempts`` bounds how often a worker run whose owner died is re-queued.
+    ``origin`` names the face the service works for on the rows it writes (``"server"``).
     """
 
     def __init__(
@@ -175,8 +176,10 @@ class RunService:
         tracking: bool = False,
         tracking_uri: str | None = None,
         workspace: str | os.PathLike[str] | None = None,
+        origin: str | None = None,
     ) -> None:
         self.store = open_store(store)
+        self.origin = origin  # written on the rows of the runs it starts (RunInfo.origin), e.g. "server"
         self.tracking = tracking  # every run mirrored to MLflow (a server with MLFLOW_TRACKING_URI)
         self.tracking_uri = tracking_uri
         self.workspace = Path(workspace) if workspace else _workspace_of(self.store)
@@ -273,12 +276,12 @@ class RunService:
         row = (run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED)
         # a run id that is taken already is a RunConflict from the store
         if self._remote is not None:  # a worker claims it; a failed send leaves it queued for the sweeper
-            self.store.insert(*row, executor=self.executor.name)
+            self.store.insert(*row, executor=self.executor.name, origin=self.origin)
             self._send(run_id)
             return RunHandle(self, run_id)
         _mark_process_run(run_id, +1)  # ours from before the row exists: born claimed by this process
         try:
-            self.store.insert(*row, executor=self.executor.name, owner=self.owner)
+            self.store.insert(*row, executor=self.executor.name, owner=self.owner, origin=self.origin)
         except BaseException:
             _mark_process_run(run_id, -1)
             raise
@@ -327,6 +330,27 @@ class RunService:
             )
         self._track(run_id, prepared, tracking)
         return self._launch(run_id, prepared, resumed=True)
+
+    def restart(self, run_id: str, *, tracking: bool | None = None) -> RunHandle:
+        """Execute an ended, unsuccessful run again under the same id: from its last checkpoint
+        when it has one (as :meth:`resume`), else from the start with the inputs it was given.
+
+        What a server does with the jobs a dead process left: the client holds the run id,
+        so the run keeps it, and its log goes on after the events it has. Refused like
+        :meth:`resume` for a run that succeeded or that a live owner runs.
+        """
+        from agents_core.engine.runner import prepare_queued
+
+        info = self.get(run_id)
+        if info.status == SUCCESS or info.status in ACTIVE_STATUSES or self.store.has_checkpoint(run_id):
+            return self.resume(run_id, tracking=tracking)
+        args = (run_id, info.workflow_text, info.workflow_file, info.workflow_name)
+        prepared = prepare_queued(*args, info.inputs, info.overrides)
+        check_monthly_budget(self.store, prepared.workflow)
+        if not self._claim(run_id, RESUMABLE_STATUSES):
+            raise RunConflict(f"run {run_id!r} was just claimed by another owner.", "Follow that one instead.")
+        self._track(run_id, prepared, tracking)
+        return self._launch(run_id, prepared, resumed=False)
 
     async def aresume(self, run_id: str, **options: Any) -> RunHandle:
         return await asyncio.to_thread(self.resume, run_id, **options)

@@ -79,6 +79,8 @@ class RunInfo:
     attempts: int = 0
     #: When the run's id was last sent to the broker (``None``: never, e.g. the broker was down).
     sent_at: float | None = None
+    #: Which face accepted the run (``"server"`` for ``POST /run``; ``None`` for the CLI, pages and Python).
+    origin: str | None = None
 
     @property
     def node_records(self) -> list[NodeRecord]:
@@ -131,12 +133,14 @@ class RunStore(ABC):
         status: str = "queued",
         executor: str | None = None,
         owner: Owner | None = None,
+        origin: str | None = None,
     ) -> None:
         """A new run row (a taken id is a ``RunConflict``); ``executor`` as on :class:`RunInfo`.
 
         With ``owner`` the row is born claimed (``running``, one attempt), as if
         :meth:`claim` had followed at once: a run this process starts itself needs
         no queued moment that another process could act on, and saves a transaction.
+        ``origin`` names the face that accepted it (see :attr:`RunInfo.origin`).
         """
 
     @abstractmethod
@@ -211,6 +215,22 @@ class RunStore(ABC):
     @abstractmethod
     def append_event(self, run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> None:
         """Add one event; ``(run_id, seq)`` is unique."""
+
+    def reserve_key(self, scope: str, key: str, run_id: str, request_hash: str | None) -> tuple[str, str | None] | None:
+        """Bind an idempotency ``key`` (within ``scope``, e.g. a workflow) to ``run_id``, atomically.
+
+        ``None`` when this call bound it; else ``(run_id, request_hash)`` of the run the key
+        was bound to first, by any process sharing the store.
+        """
+        raise NotImplementedError(f"{type(self).__name__} keeps no idempotency keys.")
+
+    def find_key(self, scope: str, key: str) -> tuple[str, str | None] | None:
+        """``(run_id, request_hash)`` the key is bound to, or ``None``."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no idempotency keys.")
+
+    def forget_key(self, scope: str, key: str, run_id: str) -> None:
+        """Unbind a key from ``run_id`` (a submission refused after the key was bound)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no idempotency keys.")
 
     def append_events(self, rows: Sequence[tuple[str, int, str, str, dict[str, Any]]]) -> None:
         """Add ``(run_id, seq, kind, at, data)`` rows, all or none (one transaction where the store can)."""

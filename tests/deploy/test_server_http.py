@@ -202,6 +202,23 @@ def test_an_idempotency_key_returns_the_same_job(start_server: Any, gemini: Gemi
     assert len(gemini.requests) == 3  # the repeated request ran nothing
 
 
+def test_replicas_on_one_store_share_idempotency_keys_and_jobs(start_server: Any, gemini: GeminiStub) -> None:
+    """Two API processes on one run store: a key sent to either finds the one job; either answers for it."""
+    one, two = start_server("--sync-timeout", "0"), start_server("--sync-timeout", "0")
+    headers = {"Idempotency-Key": "order-7"}
+    with one.client() as first_client, two.client() as second_client:
+        first = first_client.post("/run", json={"topic": "cats"}, headers=headers)
+        again = second_client.post("/run", json={"topic": "cats"}, headers=headers)
+        assert first.status_code == 202 and again.status_code in (200, 202)
+        job = first.json()["job_id"]
+        assert again.json()["job_id"] == job and again.headers["Idempotent-Replayed"] == "true"
+        assert second_client.post("/run", json={"topic": "dogs"}, headers=headers).status_code == 409
+        assert wait_for(second_client, job, TERMINAL)["status"] == "success"
+        assert first_client.get(f"/status/{job}").json()["outputs"]["c"] == "third done"
+    assert len(store_service(one).list()) == 1
+    assert len(gemini.requests) == 3  # three nodes, once
+
+
 def test_a_failed_run_maps_to_its_category_status_without_a_traceback(start_server: Any, gemini: GeminiStub) -> None:
     server = start_server()
     gemini.handler = lambda request: error_reply(400, "stub refuses") if "refuse" in request.prompt else None
@@ -322,3 +339,27 @@ def test_the_local_model_serves_an_example(tmp_path: Path) -> None:
         assert all(node["provider"] == "local" for node in body["nodes"])
     finally:
         server.stop()
+
+
+def test_a_restarted_server_picks_up_only_its_own_jobs_under_their_ids(
+    workflow_file: Path, tmp_path: Path, gemini: GeminiStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that died before its first checkpoint runs again from its inputs under its own id; a CLI run
+    of the same workflow, interrupted in the same store, is left for its user to resume."""
+    from agents_core.deploy.server import SERVER_ORIGIN, JobServer, recover_jobs
+    from agents_core.deploy.settings import ServerSettings
+    from agents_core.workflow import load_workflow
+
+    monkeypatch.setenv("GOOGLE_API_KEY", "test-key")
+    text = workflow_file.read_text(encoding="utf-8")
+    store = SqliteRunStore(tmp_path / "runs.sqlite")
+    for run_id, origin in (("job-1", SERVER_ORIGIN), ("cli-1", None)):
+        store.insert(run_id, "three_steps", str(workflow_file), text, {"topic": run_id}, {}, "interrupted", origin=origin)
+    service = RunService(store, origin=SERVER_ORIGIN)
+    server = JobServer(load_workflow(workflow_file), service, ServerSettings(run_store=str(store.path)))
+    assert recover_jobs(server) == ["job-1"]
+    result = service.wait("job-1", timeout=60)
+    assert result.ok and result.outputs["c"] == "third done"
+    assert service.get("job-1").attempts == 1 and service.get("cli-1").status == "interrupted"
+    assert [e.kind for e in service.store.events("job-1")][-1] == "run_finished"
+    service.shutdown()

@@ -421,3 +421,42 @@ def test_sqlite_checkpoints_live_beside_the_store(tmp_path):
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     db.close()
     assert "checkpoints" not in tables and {"runs", "run_events"} <= tables
+
+
+def test_an_idempotency_key_binds_once_across_connections(connect):
+    first, second = connect(), connect()
+    assert first.reserve_key("flow", "order-42", "run-a", "hash-a") is None
+    assert second.reserve_key("flow", "order-42", "run-b", "hash-b") == ("run-a", "hash-a")
+    assert second.find_key("flow", "order-42") == ("run-a", "hash-a")
+    assert second.reserve_key("other-flow", "order-42", "run-c", None) is None  # keys are per workflow
+    second.forget_key("flow", "order-42", "run-b")  # only the run it is bound to unbinds it
+    assert first.find_key("flow", "order-42") == ("run-a", "hash-a")
+    first.forget_key("flow", "order-42", "run-a")
+    assert second.find_key("flow", "order-42") is None
+
+
+def test_deleting_a_run_forgets_its_idempotency_keys(store):
+    _add(store, "r1")
+    store.reserve_key("flow", "k", "r1", None)
+    store.delete_runs(["r1"])
+    assert store.find_key("flow", "k") is None
+
+
+def test_a_row_can_be_born_claimed_with_its_origin(store):
+    store.insert("r1", "flow", None, "text", {}, {}, "queued", owner=ME, origin="server")
+    info = store.get("r1")
+    assert (info.status, info.owner, info.attempts, info.origin) == ("running", ME, 1, "server")
+    assert info.started_at is not None and info.heartbeat_at is not None
+    assert not store.claim("r1", YOU, ("queued",))  # nobody else can claim it as queued
+    _add(store, "r2")
+    assert store.get("r2").origin is None
+
+
+def test_events_appended_together_are_all_or_nothing(store):
+    _add(store, "r1")
+    _add(store, "r2")
+    store.append_events([("r1", 1, "run_started", "t", {}), ("r2", 1, "run_started", "t", {})])
+    assert [e.seq for e in store.events("r1")] == [1] and [e.seq for e in store.events("r2")] == [1]
+    with pytest.raises(RunConflict):  # r1's seq 1 is taken: r2's seq 2 is not written either
+        store.append_events([("r2", 2, "node_started", "t", {}), ("r1", 1, "run_started", "t", {})])
+    assert [e.seq for e in store.events("r2")] == [1]

@@ -71,6 +71,8 @@ NEW_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any], str | None]] = [
     ("executor", sa.Text(), None),
     ("attempts", sa.Integer(), "0"),
     ("sent_at", sa.Double(), None),
+    # which face accepted the run ("server" for POST /run); a restarted server picks up only its own
+    ("origin", sa.Text(), None),
 ]
 for _name, _type, _default in NEW_COLUMNS:
     runs.append_column(
@@ -86,6 +88,18 @@ run_events = sa.Table(
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("at", sa.Text, nullable=False),
     sa.Column("data", sa.Text, nullable=False),
+)
+
+#: Idempotency keys of submissions (``POST /run``'s ``Idempotency-Key``), per workflow, in the shared
+#: store: every API replica finds the run a key was first used for.
+run_keys = sa.Table(
+    "run_keys",
+    metadata,
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("run_id", sa.Text, nullable=False),
+    sa.Column("request_hash", sa.Text),
+    sa.Column("created_at", sa.Double, nullable=False),
 )
 
 _LAST_SEQ = sa.select(sa.func.max(run_events.c.seq)).where(run_events.c.run_id == runs.c.run_id).scalar_subquery()
@@ -238,9 +252,10 @@ class SqlRunStore(RunStore):
         status: str = "queued",
         executor: str | None = None,
         owner: Owner | None = None,
+        origin: str | None = None,
     ) -> None:
         now = self._now_created()
-        row = dict(run_id=run_id, workflow_name=workflow_name, workflow_file=workflow_file)
+        row = dict(run_id=run_id, workflow_name=workflow_name, workflow_file=workflow_file, origin=origin)
         row |= dict(workflow_text=workflow_text, inputs=_dumps(inputs), overrides=_dumps(overrides))
         if owner is not None:
             status = RUNNING
@@ -418,6 +433,34 @@ class SqlRunStore(RunStore):
         with self._reader.connect() as db:
             return self._last_seq(db, run_id)
 
+    # -- idempotency keys -------------------------------------------------------------------
+    def reserve_key(self, scope: str, key: str, run_id: str, request_hash: str | None) -> tuple[str, str | None] | None:
+        row = dict(scope=scope, key=key, run_id=run_id, request_hash=request_hash, created_at=time.time())
+        try:
+            with self._write() as db:
+                db.execute(run_keys.insert(), row)
+            return None
+        except sa.exc.IntegrityError:
+            pass
+        found = self.find_key(scope, key)
+        if found is None:  # the first holder forgot it in between: try once more
+            return self.reserve_key(scope, key, run_id, request_hash)
+        return found
+
+    def find_key(self, scope: str, key: str) -> tuple[str, str | None] | None:
+        query = sa.select(run_keys.c.run_id, run_keys.c.request_hash).where(
+            run_keys.c.scope == scope, run_keys.c.key == key
+        )
+        with self._reader.connect() as db:
+            row = db.execute(query).first()
+        return (row[0], row[1]) if row else None
+
+    def forget_key(self, scope: str, key: str, run_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                run_keys.delete().where(run_keys.c.scope == scope, run_keys.c.key == key, run_keys.c.run_id == run_id)
+            )
+
     # -- reading runs -----------------------------------------------------------------------
     @staticmethod
     def _info(row: sa.Row[Any]) -> RunInfo:
@@ -451,6 +494,7 @@ class SqlRunStore(RunStore):
             executor=r["executor"],
             attempts=int(r["attempts"] or 0),
             sent_at=r["sent_at"],
+            origin=r["origin"],
         )
 
     def get(self, run_id: str) -> RunInfo:
@@ -501,6 +545,7 @@ class SqlRunStore(RunStore):
         with self._write() as db:
             deleted = db.execute(runs.delete().where(runs.c.run_id.in_(ids))).rowcount
             db.execute(run_events.delete().where(run_events.c.run_id.in_(ids)))
+            db.execute(run_keys.delete().where(run_keys.c.run_id.in_(ids)))
         self._delete_checkpoints(ids)
         return deleted
 
