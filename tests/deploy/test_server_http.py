@@ -354,7 +354,9 @@ def test_a_restarted_server_picks_up_only_its_own_jobs_under_their_ids(
     text = workflow_file.read_text(encoding="utf-8")
     store = SqliteRunStore(tmp_path / "runs.sqlite")
     for run_id, origin in (("job-1", SERVER_ORIGIN), ("cli-1", None)):
-        store.insert(run_id, "three_steps", str(workflow_file), text, {"topic": run_id}, {}, "interrupted", origin=origin)
+        store.insert(
+            run_id, "three_steps", str(workflow_file), text, {"topic": run_id}, {}, "interrupted", origin=origin
+        )
     service = RunService(store, origin=SERVER_ORIGIN)
     server = JobServer(load_workflow(workflow_file), service, ServerSettings(run_store=str(store.path)))
     assert recover_jobs(server) == ["job-1"]
