@@ -54,17 +54,18 @@ def test_an_open_checkpoint_write_never_blocks_a_run_store_write(tmp_path):
 
     async def scenario() -> None:
         async with store.checkpointer() as saver:
-            await saver.setup()
-            await saver.conn.execute(  # opens the saver's write transaction, as aput_writes does before its commit
+            saver.setup()
+            saver.conn.execute(  # opens the saver's write transaction, as put_writes does before its commit
                 "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel) "
                 "VALUES ('r1', '', 'c1', 'task', 0, 'x')"
             )
+            assert saver.conn.in_transaction
             try:  # the store's write must go through now; before the split it waited out its 30 s lock timeout
                 await asyncio.wait_for(
                     asyncio.to_thread(store.append_event, "r1", 1, "note", "2026-01-01T00:00:00+00:00", {}), 10
                 )
             finally:
-                await saver.conn.rollback()
+                saver.conn.rollback()
 
     asyncio.run(scenario())
     assert [e.kind for e in store.events("r1")] == ["note"]

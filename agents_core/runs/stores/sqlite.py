@@ -21,8 +21,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,17 @@ def _move_checkpoints(db: sqlite3.Connection, target: Path) -> None:
         db.execute("DETACH DATABASE cp")
 
 
+_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _process_write_lock(path: Path) -> threading.RLock:
+    """One lock per store file in this process, shared by every store object opened on it."""
+    key = os.path.realpath(path)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.RLock())
+
+
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # we say BEGIN ourselves (see _begin_write)
     dbapi_connection.execute("PRAGMA journal_mode=WAL")
@@ -106,6 +118,7 @@ class SqliteRunStore(SqlRunStore):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.where = str(self.path)
+        self._write_lock = _process_write_lock(self.path)
         engine = sa.create_engine(
             sa.URL.create("sqlite", database=str(self.path)),
             connect_args={"timeout": 30, "check_same_thread": False},
@@ -126,6 +139,19 @@ class SqliteRunStore(SqlRunStore):
     def unavailable(self, error: BaseException) -> str | None:
         return None  # a local file: "database is locked" and friends are ordinary failures, not an outage
 
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction; this process's writers queue on a lock first.
+
+        SQLite makes a writer that finds the file locked sleep and retry (1, 2, 5 … ms),
+        and the runs loop is one such writer: waiting behind another thread's short
+        transaction that way stalled every run on the loop. Threads of one process now
+        wait their turn on a lock that wakes them at once; other processes still meet
+        SQLite's own busy timeout.
+        """
+        with self._write_lock, super()._write() as connection:
+            yield connection
+
     def _begin_write(self, connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -143,11 +169,14 @@ class SqliteRunStore(SqlRunStore):
 
     @asynccontextmanager
     async def checkpointer(self) -> AsyncIterator[Any]:
-        """LangGraph's ``AsyncSqliteSaver`` on the checkpoint file, restoring only plain data and our errors."""
-        import aiosqlite
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+        """LangGraph's SQLite saver on the checkpoint file (run inline, see :mod:`.sqlite_saver`),
+        restoring only plain data and our errors."""
+        from agents_core.runs.stores.sqlite_saver import InlineSqliteSaver
 
-        async with aiosqlite.connect(str(self.checkpoint_path), timeout=30) as connection:
-            await connection.execute("PRAGMA journal_mode=WAL")
-            await connection.execute("PRAGMA synchronous=NORMAL")
-            yield AsyncSqliteSaver(connection, serde=checkpoint_serializer())
+        connection = sqlite3.connect(self.checkpoint_path, timeout=30, check_same_thread=False)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            yield InlineSqliteSaver(connection, serde=checkpoint_serializer())
+        finally:
+            connection.close()
