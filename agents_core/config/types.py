@@ -10,6 +10,7 @@ Python types for the engine.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -314,6 +315,12 @@ def parse_type(text: str) -> TypeRef:
     """Parse a type string; raises :class:`TypeSyntaxError` naming the allowed forms."""
     if not isinstance(text, str) or not text.strip():
         raise TypeSyntaxError(f"a type must be a non-empty string. Allowed: {ALLOWED_FORMS}.")
+    return _parse_type(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_type(text: str) -> TypeRef:
+    """Types are immutable and every run checks its inputs against its fields' types: parse each string once."""
     parser = _Parser(text)
     result = parser.parse_type()
     token = parser.peek()

@@ -62,8 +62,8 @@ from agents_core.errors import (
 )
 from agents_core.runs.executors.bounded import BoundedExecutor
 from agents_core.runs.lifecycle import ACTIVE_STATUSES, INTERRUPTED, TERMINAL_STATUSES
-from agents_core.runs.service import RunService
-from agents_core.runs.store import RunInfo, default_store_target
+from agents_core.runs.service import RunHandle, RunService
+from agents_core.runs.store import RunInfo, default_store_target, run_totals
 
 log = logging.getLogger(__name__)
 
@@ -268,11 +268,11 @@ class BodyLimitMiddleware:
 
 
 class FinishedRuns:
-    """An observer of the run service that hands a run's result to the requests waiting for it (no polling).
+    """An observer of the run service that hands a run's end to the requests waiting for it (no polling).
 
     A request that starts a run listens before the run exists (:meth:`listen`), so
-    its end cannot slip by, and gets the :class:`RunResult` from the ``run_finished``
-    event itself: a sync ``POST /run`` answers without reading the run back.
+    its end cannot slip by, and gets the ``run_finished`` event itself (its result and
+    time): a sync ``POST /run`` answers without reading the run back.
     """
 
     name = "server sync waits"
@@ -286,9 +286,8 @@ class FinishedRuns:
             return
         with self._lock:
             waiters = self._waiters.pop(event.run_id, [])
-        result = getattr(event, "result", None)
         for loop, future in waiters:
-            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(result))
+            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(event))
 
     def listen(self, run_id: str) -> asyncio.Future[Any]:
         """A future the run's result is set on when it ends in this process (call on the request's loop)."""
@@ -313,8 +312,8 @@ class FinishedRuns:
         service: RunService,
         poll: float | None = None,
         future: asyncio.Future[Any] | None = None,
-    ) -> tuple[bool, RunResult | None]:
-        """Whether the run ended within ``timeout`` seconds, and its result when this process heard it.
+    ) -> tuple[bool, Any]:
+        """Whether the run ended within ``timeout`` seconds, and its ``run_finished`` event when this process heard it.
 
         A run this process executes wakes the waiter through :meth:`on_event`; one that a
         worker executes (``poll`` seconds given) is looked up in the shared store every ``poll`` s.
@@ -475,7 +474,7 @@ class JobServer:
         try:
             waiter = self.finished.listen(job_id) if self.settings.sync_timeout > 0 else None
             try:
-                await self.service.astart(self.workflow, inputs, run_id=job_id)
+                handle = await self.service.astart(self.workflow, inputs, run_id=job_id)
             except BaseException:
                 if waiter is not None:
                     self.finished.stop_listening(job_id, waiter)
@@ -486,15 +485,25 @@ class JobServer:
             raise
         finally:
             self._admitting -= 1
-        return await self.answer(job_id, waiter=waiter)
+        return await self.answer(job_id, waiter=waiter, started=handle)
 
-    async def answer(self, job_id: str, replayed: bool = False, waiter: Any = None) -> JSONResponse:
+    async def answer(
+        self, job_id: str, replayed: bool = False, waiter: Any = None, started: RunHandle | None = None
+    ) -> JSONResponse:
+        """The job's response once it ends or the sync timeout passes.
+
+        For a run this request ``started`` and this process ran to its end, the row is what
+        the run's end wrote, known here already: it is not read back.
+        """
         timeout = self.settings.sync_timeout
-        result: RunResult | None = None
+        ended: Any = None
         finished = False
         if timeout > 0:
             poll = 0.2 if self.remote else None  # a worker's run ends in another process: ask the store
-            finished, result = await self.finished.wait(job_id, timeout, self.service, poll, waiter)
+            finished, ended = await self.finished.wait(job_id, timeout, self.service, poll, waiter)
+        if ended is not None and started is not None and started.created_at is not None:
+            return self.response_for(self.describe(_ended_row(started, ended), ended.result), True, replayed)
+        result = ended.result if ended is not None else None
         info = await asyncio.to_thread(self.service.get, job_id)
         body = await asyncio.to_thread(self.describe, info, result) if result is None else self.describe(info, result)
         return self.response_for(body, finished, replayed)
@@ -515,6 +524,35 @@ class JobServer:
                     raise
                 await asyncio.sleep(0.05)
         return await self.answer(run_id, replayed=True)
+
+
+def _ended_row(handle: RunHandle, ended: Any) -> RunInfo:
+    """The row of a run this process started and ended, as its end wrote it (see ``RunService._finish``):
+    born claimed at ``created_at`` (one attempt), ended at the ``run_finished`` event's time."""
+    result: RunResult = ended.result
+    finished_at = ended.at.timestamp()
+    cost, tokens_in, tokens_out = run_totals([node.to_dict() for node in result.nodes])
+    error = result.error.to_dict() if result.error else None
+    return RunInfo(
+        run_id=handle.run_id,
+        workflow_name=result.workflow_name,
+        workflow_file=None,
+        workflow_text="",
+        inputs={},
+        overrides={},
+        status=result.status,
+        error=error["message"] if error else None,
+        created_at=handle.created_at or finished_at,
+        updated_at=finished_at,
+        started_at=handle.created_at,
+        finished_at=finished_at,
+        error_info=error,
+        outputs=result.outputs,
+        cost_usd=cost,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        attempts=1,
+    )
 
 
 def recover_jobs(server: JobServer) -> list[str]:

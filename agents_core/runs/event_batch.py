@@ -15,8 +15,9 @@ What holds, as before:
   run whose events were refused gets the error (:meth:`EventBatch.failure`),
   which the run service raises into the run so it ends with the reason, and
   its next event takes the seq after the last one written;
-- the terminal status is written after every event of the run
-  (the run service calls :meth:`EventBatch.flush` before it).
+- the terminal status is written after every event of the run: the run's
+  end takes its queued events (:meth:`EventBatch.take`) and writes them in the
+  transaction of its terminal status.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from agents_core.runs.store import RunStore
 
 
 @dataclass
-class _Queued:
+class QueuedEvent:
     run_id: str
     event: Any  # a stamped RunEvent
     written: Callable[[Any], None]
@@ -47,17 +48,24 @@ class EventBatch:
     def __init__(self, store: RunStore, loop: asyncio.AbstractEventLoop) -> None:
         self.store = store
         self.loop = loop
-        self._queued: list[_Queued] = []
+        self._queued: list[QueuedEvent] = []
         self._scheduled = False
 
     def add(
         self, run_id: str, event: Any, written: Callable[[Any], None], lost: Callable[[BaseException], None]
     ) -> None:
         """Queue a stamped event; ``written(event)`` once it is in the log, ``lost(error)`` if the store refused it."""
-        self._queued.append(_Queued(run_id, event, written, lost))
+        self._queued.append(QueuedEvent(run_id, event, written, lost))
         if not self._scheduled:
             self._scheduled = True
             self.loop.call_soon(self.flush)
+
+    def take(self, run_id: str) -> list[QueuedEvent]:
+        """Remove and return the run's queued events (the run's end writes them with its status)."""
+        mine = [item for item in self._queued if item.run_id == run_id]
+        if mine:
+            self._queued = [item for item in self._queued if item.run_id != run_id]
+        return mine
 
     def flush(self) -> None:
         """Write every queued event now (one transaction; run by run if the store refuses the batch)."""
@@ -73,8 +81,8 @@ class EventBatch:
         for item in queued:
             item.written(item.event)
 
-    def _write_run_by_run(self, queued: list[_Queued]) -> None:
-        by_run: dict[str, list[_Queued]] = {}
+    def _write_run_by_run(self, queued: list[QueuedEvent]) -> None:
+        by_run: dict[str, list[QueuedEvent]] = {}
         for item in queued:
             by_run.setdefault(item.run_id, []).append(item)
         for items in by_run.values():

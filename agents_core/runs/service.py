@@ -41,15 +41,15 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from agents_core.engine.events import RunEvent, RunFinished, RunResult, RunStarted, event_from_dict
 from agents_core.errors import RunConflict, RunError, category_of, describe_exception
 from agents_core.runs.budgets import check_monthly_budget
-from agents_core.runs.event_batch import EventBatch
+from agents_core.runs.event_batch import EventBatch, QueuedEvent
 from agents_core.runs.executors import CELERY, make_executor
 from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask
 from agents_core.runs.lifecycle import (
@@ -126,6 +126,8 @@ class RunHandle:
 
     service: RunService
     run_id: str
+    #: When its row was written (UNIX seconds), for a run this handle started; else ``None``.
+    created_at: float | None = field(default=None, compare=False)
 
     def events(self, after_seq: int = 0) -> Iterator[RunEvent]:
         return self.service.events(self.run_id, after_seq)
@@ -281,12 +283,12 @@ class RunService:
             return RunHandle(self, run_id)
         _mark_process_run(run_id, +1)  # ours from before the row exists: born claimed by this process
         try:
-            self.store.insert(*row, executor=self.executor.name, owner=self.owner, origin=self.origin)
+            created = self.store.insert(*row, executor=self.executor.name, owner=self.owner, origin=self.origin)
         except BaseException:
             _mark_process_run(run_id, -1)
             raise
         self._track(run_id, prepared, tracking)
-        return self._launch(run_id, prepared, resumed=False, fresh=True)
+        return replace(self._launch(run_id, prepared, resumed=False, fresh=True), created_at=created)
 
     async def astart(self, workflow: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> RunHandle:
         """:meth:`start` for async code (the checks build models, so they run in a thread)."""
@@ -490,7 +492,6 @@ class RunService:
             emit(RunStarted(run_id, prepared.name, prepared.public_initial(), resumed, tuple(prepared.notices)))
             async with self._savers.use() as saver:
                 result = await execute(prepared, run_id, saver, emit)
-            batch.flush()
             if refused:
                 raise refused[-1]
         except BaseException as exc:  # the engine, the store, a cancel outside a node, KeyboardInterrupt …
@@ -525,18 +526,24 @@ class RunService:
             )
         finally:
             watcher.cancel()
-            batch.flush()  # every event of the run is in the log before its terminal status
             result = result or RunResult(run_id, prepared.name, FAILED, {}, {}, [], None)
-            self._finish(live, result, seq[0] + 1)
+            # the run's events still queued go in the transaction of its terminal status
+            self._finish(live, result, seq[0] + 1, batch.take(run_id))
         if escaping is not None:
             raise escaping
 
-    def _finish(self, live: _Live, result: RunResult, seq: int) -> None:
-        """Terminal status and ``run_finished`` in one transaction, then the observers."""
-        event = RunFinished(live.run_id, result).stamped(seq)
-        error = result.error.to_dict() if result.error else None
+    def _finish(self, live: _Live, result: RunResult, seq: int, pending: Sequence[QueuedEvent] = ()) -> None:
+        """The run's queued events, terminal status and ``run_finished`` in one transaction, then the observers.
+
+        ``seq`` is the seq after the last event in the log. Should the store refuse the
+        queued events (not an outage: e.g. a full disk), they are dropped and the run
+        ends ``failed`` with that reason right after what the log has.
+        """
+        pending = list(pending)
         deadline, pause = time.monotonic() + FINISH_RETRY_SECONDS, 0.2
         while True:
+            event = RunFinished(live.run_id, result).stamped(pending[-1].event.seq + 1 if pending else seq)
+            error = result.error.to_dict() if result.error else None
             try:
                 self.store.finish(
                     live.run_id,
@@ -546,6 +553,8 @@ class RunService:
                     [n.to_dict() for n in result.nodes],
                     None,
                     (event.seq, event.kind, event.at.isoformat(), event.to_dict()),
+                    events=[item.row()[1:] for item in pending],
+                    finished_at=event.at.timestamp(),
                 )
                 break
             except Exception as exc:
@@ -555,9 +564,19 @@ class RunService:
                     time.sleep(pause)
                     pause = min(pause * 2, 5.0)
                     continue
+                if pending and store is None:  # its last events were refused: end it failed, with the reason
+                    from agents_core.engine.runner import error_info
+
+                    log.error("run %s: its last events were refused: %s", live.run_id, describe_exception(exc))
+                    notices = list(result.notices)
+                    result = RunResult(live.run_id, result.workflow_name, FAILED, {}, {}, [], error_info(exc), notices)
+                    pending = []
+                    continue
                 # the row is found interrupted by the next reap (see _reap_one), never left running
                 log.error("run %s: could not record its end: %s", live.run_id, describe_exception(exc))
                 break
+        for item in pending:
+            item.written(item.event)
         self._observe(event)
         live.finished = True
         live.notify()

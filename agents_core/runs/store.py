@@ -134,8 +134,10 @@ class RunStore(ABC):
         executor: str | None = None,
         owner: Owner | None = None,
         origin: str | None = None,
-    ) -> None:
+    ) -> float | None:
         """A new run row (a taken id is a ``RunConflict``); ``executor`` as on :class:`RunInfo`.
+
+        Returns the row's ``created_at`` (``None`` from a store that does not say).
 
         With ``owner`` the row is born claimed (``running``, one attempt), as if
         :meth:`claim` had followed at once: a run this process starts itself needs
@@ -189,11 +191,15 @@ class RunStore(ABC):
         nodes: list[dict[str, Any]] | None = None,
         reason: str | None = None,
         final_event: tuple[int, str, str, dict[str, Any]] | None = None,
+        events: Sequence[tuple[int, str, str, dict[str, Any]]] = (),
+        finished_at: float | None = None,
     ) -> None:
         """Write a terminal status and the outcome, and (in the same transaction) the run's last event.
 
         ``final_event`` is ``(seq, kind, at, data)``; writing it with the status means a
         reader that sees a terminal status also finds ``run_finished`` in the log.
+        ``events`` are the run's events not yet written, written first in the same
+        transaction; ``finished_at`` (UNIX seconds) is the end's time, default now.
         """
 
     @abstractmethod

@@ -48,8 +48,10 @@ def test_sync_run_answers_200_with_outputs_node_records_and_tokens(start_server:
     server = start_server()
     with server.client() as client:
         response = client.post("/run", json={"topic": "cats"})
+        status = client.get(f"/status/{response.json()['job_id']}").json()
     assert response.status_code == 200, response.text
     body = response.json()
+    assert body == status  # the answer given at the end is the job as the store keeps it, to the last field
     assert body["status"] == "success"
     assert body["outputs"] == {"a": "first done", "b": "second done", "c": "third done"}
     assert [node["id"] for node in body["nodes"]] == ["first", "second", "third"]

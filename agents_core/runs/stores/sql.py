@@ -253,7 +253,7 @@ class SqlRunStore(RunStore):
         executor: str | None = None,
         owner: Owner | None = None,
         origin: str | None = None,
-    ) -> None:
+    ) -> float:
         now = self._now_created()
         row = dict(run_id=run_id, workflow_name=workflow_name, workflow_file=workflow_file, origin=origin)
         row |= dict(workflow_text=workflow_text, inputs=_dumps(inputs), overrides=_dumps(overrides))
@@ -268,6 +268,7 @@ class SqlRunStore(RunStore):
             raise RunConflict(
                 f"a run with id {run_id!r} exists already.", "Leave run_id out to get a fresh one."
             ) from None
+        return now
 
     def claim(self, run_id: str, owner: Owner, from_statuses: Sequence[str]) -> bool:
         values = dict(w_run_id=run_id, w_statuses=list(from_statuses), now=time.time())
@@ -288,10 +289,12 @@ class SqlRunStore(RunStore):
         nodes: list[dict[str, Any]] | None = None,
         reason: str | None = None,
         final_event: tuple[int, str, str, dict[str, Any]] | None = None,
+        events: Sequence[tuple[int, str, str, dict[str, Any]]] = (),
+        finished_at: float | None = None,
     ) -> None:
         if isinstance(error, str):  # the seed's finish(run_id, status, message)
             error = {"node": None, "type": "RunError", "message": error, "hint": "", "category": "run_failed"}
-        now = time.time()
+        now = time.time() if finished_at is None else finished_at
         cost, tokens_in, tokens_out = run_totals(nodes)
         values = dict(w_run_id=run_id, cost_usd=cost, input_tokens=tokens_in, output_tokens=tokens_out)
         values |= dict(status=status, error=error["message"] if error else None)
@@ -299,6 +302,9 @@ class SqlRunStore(RunStore):
         values |= dict(nodes=_dumps(nodes or []), reason=reason, finished_at=now, updated_at=now)
         with self._conflicts(run_id), self._write() as db:
             db.execute(_FINISH, values)
+            if events:
+                rows = [dict(run_id=run_id, seq=q, kind=k, at=a, data=_dumps(d)) for q, k, a, d in events]
+                db.execute(_INSERT_EVENT, rows)
             if final_event is not None:
                 self._insert_event(db, run_id, *final_event)
 
