@@ -61,6 +61,7 @@ from agents_core.errors import (
     http_status,
 )
 from agents_core.runs.executors.bounded import BoundedExecutor
+from agents_core.runs.executors.inprocess import InProcessExecutor
 from agents_core.runs.lifecycle import ACTIVE_STATUSES, INTERRUPTED, TERMINAL_STATUSES
 from agents_core.runs.service import RunHandle, RunService
 from agents_core.runs.store import RunInfo, default_store_target, run_totals
@@ -631,9 +632,18 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        executor = service.executor
+        bound = isinstance(executor, InProcessExecutor) and executor.loop is None
+        if bound:  # runs execute on the loop that serves their requests (see InProcessExecutor.bind)
+            executor.bind(asyncio.get_running_loop())
         if not server.remote:  # with workers, their sweeper re-queues the runs of dead owners
             await asyncio.to_thread(recover_jobs, server)
-        yield
+        try:
+            yield
+        finally:
+            if bound:
+                executor.bind(None)
+                await service.arelease_loop()
 
     flow = loaded.flow
     app = FastAPI(

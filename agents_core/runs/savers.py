@@ -109,9 +109,25 @@ class SharedCheckpointer:
         """Close the connections no run uses now (from any thread but their loop's)."""
         with self._lock:
             idle = [(loop, entry) for loop, entry in self._open.items() if entry.users == 0]
+            for loop, _entry in idle:
+                if loop.is_closed():  # its loop is gone, and its connection with it: forget it
+                    del self._open[loop]
         for loop, entry in idle:
+            if loop.is_closed():
+                continue
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._close(loop, entry), loop).result(_CLOSE_TIMEOUT)
+
+    async def aclose_here(self) -> None:
+        """Close the running loop's connection now, if no run uses it (a server's loop is about to end)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            entry = self._open.get(loop)
+        if entry is not None:
+            if entry.closer is not None:
+                entry.closer.cancel()
+                entry.closer = None
+            await self._close(loop, entry)
 
 
 _ALL: weakref.WeakSet[SharedCheckpointer] = weakref.WeakSet()

@@ -200,6 +200,13 @@ class RunService:
         self._savers = SharedCheckpointer(lambda: self.store.checkpointer())
         self.reap()
 
+    async def arelease_loop(self) -> None:
+        """Let go of what this service keeps open on the running loop (its checkpointer connection):
+        for a face whose own loop executed runs and is about to end (a server's shutdown)."""
+        await self._savers.aclose_here()
+        with self._lock:
+            self._batches.pop(asyncio.get_running_loop(), None)
+
     def add_observer(self, observer: Observer | Callable[[RunEvent], None]) -> None:
         """Hear every event of the runs started from now on."""
         self.observers.append(observer if hasattr(observer, "on_event") else _CallableObserver(observer))

@@ -36,3 +36,27 @@ def test_app_from_env_serves_the_workflow_file(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.delenv("WORKFLOW_FILE")
     with pytest.raises(InputError, match="WORKFLOW_FILE"):
         app_from_env()
+
+
+def test_a_servers_runs_execute_on_the_loop_that_serves_its_requests(tmp_path: Path) -> None:
+    """The in-process executor is bound to the serving loop while the app lives (no hand-over between loops)."""
+    import asyncio
+
+    from agents_core.deploy import create_app
+    from agents_core.runs.executors.bounded import BoundedExecutor
+    from agents_core.runs.executors.inprocess import run_loop
+    from agents_core.runs.service import RunService
+    from tests.fakes import Script, scripted_provider
+    from tests.samples import THREE_STEPS
+
+    workflow = {**THREE_STEPS, "config": {"llm": {"provider": "scripted"}}}
+    loops: list[asyncio.AbstractEventLoop] = []
+    service = RunService(tmp_path / "runs.sqlite", executor=BoundedExecutor(2))
+    service.add_observer(lambda event: loops.append(asyncio.get_running_loop()))
+    with scripted_provider(Script()), TestClient(create_app(workflow, service=service)) as client:
+        serving = service.executor.loop
+        assert serving is not None and serving is not run_loop()
+        response = client.post("/run", json={"topic": "cats"})
+        assert response.status_code == 200, response.text
+    assert loops and all(loop is serving for loop in loops)  # every event of the run was on the serving loop
+    assert service.executor.loop is None  # unbound when the app stopped

@@ -57,7 +57,7 @@ class BoundedExecutor(InProcessExecutor):
                         self._executing.discard(run_id)
                     self._slots.release()
 
-        return RunTask(f"configurable-agents-run-{run_id}", gated).start()
+        return RunTask(f"configurable-agents-run-{run_id}", gated, self.loop).start()
 
     def _turn(self, run_id: str) -> bool:
         """Take a slot when this run is first in line and one is free."""

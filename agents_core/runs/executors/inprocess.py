@@ -86,13 +86,24 @@ def run_loop() -> asyncio.AbstractEventLoop:
         return _RUN_LOOP.loop
 
 
-class RunTask:
-    """A run executing as a task on the runs loop; cancellable from any thread, joinable from any other."""
+def adopt_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Make a loop that is not ours (a server's) fit to execute runs, as the runs loop is."""
+    loop.set_task_factory(_task_factory)  # type: ignore[arg-type]
+    loop.set_default_executor(
+        ThreadPoolExecutor(_BLOCKING_CALL_THREADS, thread_name_prefix="configurable-agents-model")
+    )
 
-    def __init__(self, name: str, main: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+
+class RunTask:
+    """A run executing as a task on the runs loop (or a given one); cancellable from any thread,
+    joinable from any other."""
+
+    def __init__(
+        self, name: str, main: Callable[[], Coroutine[Any, Any, Any]], loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         self.name = name
         self._main = main
-        self._loop = run_loop()
+        self._loop = loop if loop is not None and not loop.is_closed() else run_loop()
         self._task: asyncio.Task[Any] | None = None
         self._started = False
         self._cancel_early = False
@@ -143,9 +154,21 @@ class RunTask:
 
 
 class InProcessExecutor:
-    """The default executor: each run a task on the process's runs loop."""
+    """The default executor: each run a task on the process's runs loop, or on the loop it is bound to.
+
+    A server binds its executor to the loop that serves its requests (:meth:`bind`), so
+    a run and the request waiting for it share one loop: no hand-over between two loop
+    threads at each start and end, as a bare endpoint awaiting its graph has none.
+    """
 
     name = "inprocess"
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Execute the runs started from now on ``loop`` (``None``: the process's runs loop again)."""
+        if loop is not None:
+            adopt_loop(loop)
+        self.loop = loop
 
     def submit(self, run_id: str, main: Callable[[], Coroutine[Any, Any, Any]]) -> RunTask:
-        return RunTask(f"configurable-agents-run-{run_id}", main).start()
+        return RunTask(f"configurable-agents-run-{run_id}", main, self.loop).start()
