@@ -13,7 +13,8 @@ event log stores them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+import copy
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -63,7 +64,14 @@ class NodeRecord:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as plain data; its outputs copied, so the dict may change without touching the record.
+
+        Not ``dataclasses.asdict``: that deep-copies every string too, and a run turns
+        each record into a dict several times (its event, its row, its answer).
+        """
+        data = dict(vars(self))
+        data["outputs"] = copy.deepcopy(self.outputs)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NodeRecord:
@@ -96,7 +104,7 @@ class RunErrorInfo:
     category: str = "run_failed"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(vars(self))  # flat, immutable values: no deep copy needed
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunErrorInfo:
