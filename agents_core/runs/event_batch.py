@@ -3,9 +3,9 @@
 Why: the runs of a service share one event loop, and writing each event in a
 transaction of its own made that loop spend most of its time in the store
 (a 1-node run wrote four transactions). An event is now stamped with its
-``seq`` at once, queued, and written with every other event queued in the same
-turn of the loop (``loop.call_soon``): while a node waits for its model, its
-``node_started`` and any other run's events go in one transaction.
+``seq`` at once, queued, and written with every other event queued within
+:data:`FLUSH_SECONDS` (a group commit): the events of many runs go in one
+transaction, and a short run's events go in the transaction of its end.
 
 What holds, as before:
 
@@ -28,6 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents_core.runs.store import RunStore
+
+#: How long an event may wait for others to share its transaction. Followers see it that much later
+#: at most (pages poll each second); a run that ends sooner writes its events with its end, in one go.
+FLUSH_SECONDS = 0.05
 
 
 @dataclass
@@ -58,7 +62,7 @@ class EventBatch:
         self._queued.append(QueuedEvent(run_id, event, written, lost))
         if not self._scheduled:
             self._scheduled = True
-            self.loop.call_soon(self.flush)
+            self.loop.call_later(FLUSH_SECONDS, self.flush)
 
     def take(self, run_id: str) -> list[QueuedEvent]:
         """Remove and return the run's queued events (the run's end writes them with its status)."""

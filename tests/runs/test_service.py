@@ -236,6 +236,14 @@ def _break_node_events(store: Any) -> None:
         append(rows)
 
     store.append_events = append_events
+    finish = store.finish
+
+    def finish_refusing_node_finished(*args: Any, events: Any = (), **kwargs: Any) -> None:
+        if any(kind == "node_finished" for _, kind, _, _ in events):  # a run's last events go with its end
+            raise OSError("disk full")
+        finish(*args, events=events, **kwargs)
+
+    store.finish = finish_refusing_node_finished
 
 
 @pytest.mark.parametrize(
@@ -297,3 +305,37 @@ def test_async_forms(make_store, script):
 
     events, result = asyncio.run(main())
     assert events[0].kind == "run_started" and events[-1].kind == "run_finished" and result.ok
+
+
+def test_a_short_runs_events_are_written_with_its_end_in_one_transaction(store_path, script, monkeypatch):
+    """Group commit: a run that ends within the flush window writes row, then events + end together."""
+    from agents_core.runs import event_batch
+    from agents_core.runs.store import open_store
+
+    monkeypatch.setattr(event_batch, "FLUSH_SECONDS", 30.0)  # a window no run here outlasts, however slow
+    store = open_store(store_path)
+    writes: list[str] = []
+    write = store._write
+
+    def counted() -> Any:
+        writes.append("write")
+        return write()
+
+    store._write = counted
+    service = RunService(store)
+    result = service.start(THREE_STEPS, {"topic": "cats"}).wait(timeout=30)
+    assert result.ok
+    assert len(writes) == 2, writes  # the row (born claimed), then every event with the terminal status
+    log = store.events(result.run_id)
+    assert [e.seq for e in log] == list(range(1, len(log) + 1)) and log[-1].kind == "run_finished"
+    assert [e.kind for e in log].count("node_finished") == 3
+    service.shutdown()
+
+
+def test_a_long_runs_progress_is_in_the_log_while_it_runs(service, script):
+    """Events do not wait for the run's end: a node still running has its node_started in the log."""
+    script.replies["second"] = [Slow(1.0, "B")]
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    _wait_for(lambda: _started(service, handle.run_id, "second"), timeout=5)
+    assert service.get(handle.run_id).status == "running"
+    assert handle.wait(timeout=30).ok
