@@ -23,14 +23,17 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[Engine]:
-    """A running private dockerd (socket in a temp folder) with the test base image loaded."""
+    """A running private dockerd (socket in a temp folder) with the test base image loaded.
+
+    Its images and layer cache persist between sessions (``tests/docker/engine.py`` says how and why).
+    """
     missing = missing_tools()
     if missing:
         message = f"the Docker tests need {', '.join(missing)} (make test installs docker.io and debootstrap as root)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message)
         pytest.skip(message)
-    with running_engine() as engine:
+    with running_engine(cached=True) as engine:
         engine.ensure_base_image()
         yield engine
 
