@@ -109,19 +109,22 @@ if ZIP in st.session_state:
     generate_col.download_button("Download the build context (zip)", data, file_name, "application/zip")
 
 job: DeployJob | None = st.session_state.get(JOB)
+busy = bool(job and job.view().running)
+clicked = False
 if options.scale:
     deploy_col.caption("With workers, generate the artifacts and run `docker compose up -d --build` there.")
-elif deploy_col.button(
-    "Build and deploy",
-    type="primary",
-    disabled=not engine.available or env is None or bool(job and job.view().running),
-):
+else:
+    clicked = deploy_col.button(
+        "Build and deploy", type="primary", disabled=not engine.available or env is None or busy
+    )
+if clicked and not busy:  # (a click sent before the button was redrawn disabled starts nothing)
     # the build runs in a thread of its own (its own engine client): touching a widget cannot abandon it
     call = partial(deploy, workspace.resolve(workflow), options, env)
     st.session_state[JOB] = DeployJob.start(
         lambda step, log: call(on_step=step, on_log=log), name=options.name or "deploy"
     )
     st.session_state.pop(LAST_DEPLOYMENT, None)
+    st.rerun()  # redraw the button disabled while the job runs
 
 
 def deploy_progress() -> None:
@@ -131,8 +134,9 @@ def deploy_progress() -> None:
         return
     view = job.view()
     label = {"running": "Deploying...", "done": "Deployed", "failed": "Deploy failed"}[view.state]
-    state = {"running": "running", "done": "complete", "failed": "error"}[view.state]
-    with st.status(label, state=state, expanded=view.state != "done"):
+    icon = {"running": ":material/progress_activity:", "done": ":material/check_circle:", "failed": ":material/error:"}
+    # an expander, not st.status: a status shows "running" only while its own script run lasts
+    with st.expander(label, expanded=view.state != "done", icon=icon[view.state]):
         for line in view.steps:
             st.write(line)
         if view.log:

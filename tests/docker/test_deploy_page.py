@@ -88,7 +88,11 @@ def test_the_page_builds_deploys_lists_stops_and_removes_a_container(
     try:
         button.click().run()
         assert not at.exception, [e.value for e in at.exception]
+        if at.session_state["deploy_job"].view().running:  # (a warm layer cache may have finished it already)
+            assert next(b for b in at.button if b.label == "Build and deploy").disabled, "no second build meanwhile"
+            assert "Deploying..." in [e.label for e in at.expander]
         _wait_for_deployment(at)
+        assert "Deployed" in [e.label for e in at.expander]
         view = at.session_state["deploy_job"].view()
         shown = "\n".join(c.value for c in at.code)
         assert re.search(r"Step \d+/\d+ : ", shown), "the build log (its last lines) is on the page"
