@@ -24,6 +24,8 @@ from workbench.page import current_workspace, markdown_escape, setup_page
 LAST_DEPLOYMENT = "deploy_last"
 JOB = "deploy_job"
 REFRESH_SECONDS = 1.0
+#: How long the click waits for its job before the page polls it (a deploy refused at once shows at once).
+QUICK_SECONDS = 2.0
 ZIP = "deploy_zip"
 
 setup_page("Deploy")
@@ -124,6 +126,7 @@ if clicked and not busy:  # (a click sent before the button was redrawn disabled
         lambda step, log: call(on_step=step, on_log=log), name=options.name or "deploy"
     )
     st.session_state.pop(LAST_DEPLOYMENT, None)
+    st.session_state[JOB].wait(QUICK_SECONDS)  # what ends at once (a refusal) shows without a poll
     st.rerun()  # redraw the button disabled while the job runs
 
 
@@ -138,7 +141,7 @@ def deploy_progress() -> None:
     # an expander, not st.status: a status shows "running" only while its own script run lasts
     with st.expander(label, expanded=view.state != "done", icon=icon[view.state]):
         for line in view.steps:
-            st.write(line)
+            st.markdown(markdown_escape(line))  # paths and names, not markdown
         if view.log:
             st.caption(f"Build log, last lines of {view.log_lines}")
             st.code(view.log, language=None)
@@ -151,9 +154,8 @@ def deploy_progress() -> None:
         st.rerun()  # the whole page: the new container in the list
 
 
-if JOB in st.session_state:
-    running = st.session_state[JOB].view().running
-    st.fragment(run_every=REFRESH_SECONDS if running else None)(deploy_progress)()
+if job is not None:
+    st.fragment(run_every=REFRESH_SECONDS if busy else None)(deploy_progress)()
 
 last = st.session_state.get(LAST_DEPLOYMENT)
 if last:

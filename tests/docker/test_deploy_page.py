@@ -131,3 +131,19 @@ def test_the_page_builds_deploys_lists_stops_and_removes_a_container(
     finally:
         with contextlib.suppress(NotFound):
             client.containers.get(NAME).remove(force=True)
+
+
+def test_a_deploy_refused_at_once_shows_its_error_in_the_same_click(
+    docker_host: str, isolated_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.samples import BROKEN_WORKFLOW
+
+    (isolated_workspace / "broken.yaml").write_text(BROKEN_WORKFLOW, encoding="utf-8")
+    at = _deploy_page(monkeypatch, isolated_workspace)
+    at.selectbox(key="deploy_workflow").set_value("broken.yaml").run()
+    next(b for b in at.button if b.label == "Build and deploy").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Deploy failed" in [e.label for e in at.expander]
+    assert any("broken.yaml" in e.value for e in at.error), [e.value for e in at.error]
+    assert "deploy_last" not in at.session_state
+    assert not next(b for b in at.button if b.label == "Build and deploy").disabled  # ready for another try
