@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import streamlit as st
 
 from agents_core.deploy.artifacts import slug
 from agents_core.deploy.deployment import DeployOptions, deploy
 from agents_core.errors import AgentsError
+from workbench.deploy_job import DeployJob
 from workbench.deploy_view import (
     ENV_MODES,
-    LogTail,
     container_label,
     engine_status,
     env_choice,
@@ -21,6 +22,10 @@ from workbench.deploy_view import (
 from workbench.page import current_workspace, markdown_escape, setup_page
 
 LAST_DEPLOYMENT = "deploy_last"
+JOB = "deploy_job"
+REFRESH_SECONDS = 1.0
+#: How long the click waits for its job before the page polls it (a deploy refused at once shows at once).
+QUICK_SECONDS = 2.0
 ZIP = "deploy_zip"
 
 setup_page("Deploy")
@@ -105,26 +110,52 @@ if ZIP in st.session_state:
     file_name, data = st.session_state[ZIP]
     generate_col.download_button("Download the build context (zip)", data, file_name, "application/zip")
 
+job: DeployJob | None = st.session_state.get(JOB)
+busy = bool(job and job.view().running)
+clicked = False
 if options.scale:
     deploy_col.caption("With workers, generate the artifacts and run `docker compose up -d --build` there.")
-elif deploy_col.button("Build and deploy", type="primary", disabled=not engine.available or env is None):
-    steps = st.status("Deploying...", expanded=True)
-    log_box = steps.empty()
-    tail = LogTail()
-    try:
-        result = deploy(
-            workspace.resolve(workflow),
-            options,
-            env,
-            on_step=lambda line: steps.write(line),
-            on_log=lambda line: log_box.code(tail.add(line), language=None),
-            client=engine.client,
-        )
-        st.session_state[LAST_DEPLOYMENT] = result.to_dict()
-        steps.update(label="Deployed", state="complete", expanded=False)
-    except AgentsError as exc:
-        steps.update(label="Deploy failed", state="error")
-        st.error(f"{exc.message} {exc.hint}".strip())
+else:
+    clicked = deploy_col.button(
+        "Build and deploy", type="primary", disabled=not engine.available or env is None or busy
+    )
+if clicked and not busy:  # (a click sent before the button was redrawn disabled starts nothing)
+    # the build runs in a thread of its own (its own engine client): touching a widget cannot abandon it
+    call = partial(deploy, workspace.resolve(workflow), options, env)
+    st.session_state[JOB] = DeployJob.start(
+        lambda step, log: call(on_step=step, on_log=log), name=options.name or "deploy"
+    )
+    st.session_state.pop(LAST_DEPLOYMENT, None)
+    st.session_state[JOB].wait(QUICK_SECONDS)  # what ends at once (a refusal) shows without a poll
+    st.rerun()  # redraw the button disabled while the job runs
+
+
+def deploy_progress() -> None:
+    """The job's steps and build log, re-read every second while it runs; the whole page reruns at its end."""
+    job: DeployJob | None = st.session_state.get(JOB)
+    if job is None:
+        return
+    view = job.view()
+    label = {"running": "Deploying...", "done": "Deployed", "failed": "Deploy failed"}[view.state]
+    icon = {"running": ":material/progress_activity:", "done": ":material/check_circle:", "failed": ":material/error:"}
+    # an expander, not st.status: a status shows "running" only while its own script run lasts
+    with st.expander(label, expanded=view.state != "done", icon=icon[view.state]):
+        for line in view.steps:
+            st.markdown(markdown_escape(line))  # paths and names, not markdown
+        if view.log:
+            st.caption(f"Build log, last lines of {view.log_lines}")
+            st.code(view.log, language=None)
+    if view.error:
+        st.error(view.error)
+    if not view.running and not job.collected:
+        job.collected = True
+        if view.result:
+            st.session_state[LAST_DEPLOYMENT] = view.result
+        st.rerun()  # the whole page: the new container in the list
+
+
+if job is not None:
+    st.fragment(run_every=REFRESH_SECONDS if busy else None)(deploy_progress)()
 
 last = st.session_state.get(LAST_DEPLOYMENT)
 if last:

@@ -105,3 +105,36 @@ def test_zip_folder_and_log_tail(tmp_path: Path) -> None:
     for line in ("one", "two", "three"):
         text = tail.add(line)
     assert text == "two\nthree" and tail.count == 3
+
+
+def test_a_deploy_job_runs_in_its_thread_and_ends_with_its_result_or_a_readable_error() -> None:
+    from agents_core.errors import DeployError
+    from workbench.deploy_job import DeployJob
+
+    class Done:
+        def to_dict(self) -> dict[str, str]:
+            return {"name": "svc"}
+
+    def good(step, log):
+        step("Building")
+        for index in range(50):
+            log(f"Step {index}/50")
+        return Done()
+
+    view = DeployJob.start(good).wait(10)
+    assert view.state == "done" and view.result == {"name": "svc"} and view.error is None
+    assert view.steps == ("Building",) and view.log_lines == 50 and view.log.splitlines()[-1] == "Step 49/50"
+    assert len(view.log.splitlines()) == 40  # the tail the page shows
+
+    def refused(step, log):
+        raise DeployError("The image build failed: no space.", "Free some disk.")
+
+    view = DeployJob.start(refused).wait(10)
+    assert view.state == "failed" and view.error == "The image build failed: no space. Free some disk."
+
+    def broken(step, log):
+        raise KeyError("surprise")
+
+    view = DeployJob.start(broken).wait(10)
+    assert view.state == "failed" and "KeyError" in view.error and "surprise" in view.error
+    assert not view.running and view.result is None

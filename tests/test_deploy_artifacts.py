@@ -65,7 +65,11 @@ def test_every_artifact_is_written(tmp_path: Path) -> None:
     assert "USER 10001:10001" in dockerfile
     assert "SYNC_TIMEOUT=45" in dockerfile
     assert "MLFLOW_PORT=5055" in dockerfile and "5055" in (out / "docker-compose.yml").read_text()
-    assert "mlflow ui" in (out / "start.sh").read_text()
+    start = (out / "start.sh").read_text()
+    assert "mlflow ui" in start and "--workers 1" in start  # one process owns the MLflow store
+    assert "MLFLOW_TRACKING_URI" in start and "/health" in start  # the API tracks to the UI, once it answers
+    assert "MLFLOW_BACKEND_STORE_URI=sqlite:////app/data/mlflow.db" in dockerfile
+    assert "MLFLOW_ARTIFACTS_DESTINATION=/app/data/mlartifacts" in dockerfile
     assert "app_from_env" in (out / "server.py").read_text()
     ignored = (out / ".dockerignore").read_text().splitlines()
     assert ".env" in ignored and "!.env.example" in ignored

@@ -1,42 +1,11 @@
-"""Fixtures of the Docker tests: one private engine per session, the cached base image loaded into it.
-
-Under ``CI=true`` a missing requirement (root, dockerd, debootstrap) is a
-failure, never a skip; elsewhere these tests skip with the reason.
-"""
+"""Helpers of the Docker tests; their engine fixtures (``docker_engine``, ``docker_host``) are in ``fixtures.py``."""
 
 from __future__ import annotations
 
-import os
 import socket
-from collections.abc import Iterator
-
-import pytest
-
-from tests.docker.engine import Engine, missing_tools, running_engine
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def docker_engine() -> Iterator[Engine]:
-    """A running private dockerd (socket in a temp folder) with the test base image loaded."""
-    missing = missing_tools()
-    if missing:
-        message = f"the Docker tests need {', '.join(missing)} (make test installs docker.io and debootstrap as root)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with running_engine() as engine:
-        engine.ensure_base_image()
-        yield engine
-
-
-@pytest.fixture
-def docker_host(docker_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``DOCKER_HOST`` pointing at the private engine, for code that connects the ordinary way."""
-    monkeypatch.setenv("DOCKER_HOST", docker_engine.url)
-    return docker_engine.url

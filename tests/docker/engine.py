@@ -6,10 +6,22 @@ as a tar outside the repository (``~/.cache/configurable-agents/base-image.tar``
 so only the first run on a machine pays the ~50 s. The engine runs with
 ``--iptables=false --bridge=none``: builds use ``network_mode="none"`` and
 containers the host's network.
+
+The test session's engine keeps its data root (images and the classic
+builder's layer cache, never containers) in
+``~/.cache/configurable-agents/engine-data``, so a second ``make test`` on the
+same machine finds the images' installed packages as cached layers instead of
+re-installing them (a layer is reused only when its instruction and every file
+it copies are unchanged, so new requirements rebuild). A fresh machine starts
+from an empty root and tests the same thing, only slower. Containers are
+removed at the start and end of a session, untagged images a week old at the end; a
+second session at the same time (the root is locked) or ``AGENTS_DOCKER_TEST_CACHE=0``
+gets a throw-away root instead.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -21,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 BASE_TAG = "configurable-agents-test-base:bookworm"
+#: Untagged images (old builds, builder stages) older than this are pruned from the cached data root.
+PRUNE_AFTER_HOURS = 24 * 7
 #: libgomp1 besides the issue's list: llama.cpp's wheel links the OpenMP runtime, and an offline
 #: build cannot apt-get it (the generated Dockerfile installs it only when the base lacks it).
 DEBOOTSTRAP_INCLUDE = "python3,python3-venv,python-is-python3,libgomp1"
@@ -58,8 +72,9 @@ def debian_mirror() -> str:
 class Engine:
     """A running private ``dockerd``: its socket URL and folders; :meth:`client` gives an SDK client."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, data_root: Path | None = None) -> None:
         self.root = root
+        self.data_root = data_root or root / "data"
         self.socket = root / "docker.sock"
         self.url = f"unix://{self.socket}"
         self.exec_root = root / "exec"
@@ -71,7 +86,7 @@ class Engine:
             [
                 "dockerd",
                 "-H", self.url,
-                "--data-root", str(self.root / "data"),
+                "--data-root", str(self.data_root),
                 "--exec-root", str(self.exec_root),
                 "--pidfile", str(self.root / "docker.pid"),
                 "--iptables=false",
@@ -109,6 +124,21 @@ class Engine:
         netns = self.exec_root / "netns" / "default"
         if netns.exists():
             subprocess.run(["umount", str(netns)], check=False, capture_output=True)
+
+    def remove_containers(self) -> None:
+        """Every container of this engine, running or not (a cached data root may hold a killed session's)."""
+        for container in self.client().containers.list(all=True):
+            container.remove(force=True)
+
+    def prune(self) -> None:
+        """Containers, and untagged images older than a week, so a cached root stays bounded.
+
+        Untagged images younger than that stay: a multi-stage build's builder
+        stage (the installed packages) is one, and it is the layer cache.
+        """
+        client = self.client()
+        self.remove_containers()
+        client.images.prune(filters={"dangling": True, "until": f"{PRUNE_AFTER_HOURS}h"})
 
     def ensure_base_image(self) -> str:
         """Load the cached base image into this engine, making it with debootstrap first when needed."""
@@ -161,13 +191,63 @@ def build_base_tar(tar: Path) -> None:
             engine.stop()
 
 
+def cached_data_root() -> Path | None:
+    """The persistent data root of the tests' engine, or None when ``AGENTS_DOCKER_TEST_CACHE=0``."""
+    if os.environ.get("AGENTS_DOCKER_TEST_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    return cache_dir() / "engine-data"
+
+
 @contextmanager
-def running_engine() -> Iterator[Engine]:
-    """A private dockerd for the block; stopped, unmounted and deleted afterwards."""
-    with tempfile.TemporaryDirectory(prefix="dockerd-") as root:
-        engine = Engine(Path(root))
-        engine.start()
+def _locked(data_root: Path | None) -> Iterator[Path | None]:
+    """``data_root`` while this process holds its lock; None (a throw-away root) when another one holds it."""
+    if data_root is None:
+        yield None
+        return
+    data_root.parent.mkdir(parents=True, exist_ok=True)
+    with open(data_root.parent / "engine-data.lock", "w") as lock:
         try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield None
+            return
+        try:
+            yield data_root
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def running_engine(*, cached: bool = False) -> Iterator[Engine]:
+    """A private dockerd for the block; stopped, unmounted and deleted afterwards.
+
+    With ``cached`` its data root is :func:`cached_data_root` (see the module's
+    docstring): containers are removed before and after the block, dangling
+    images after. A cached root the engine cannot start on is deleted and the
+    block gets a throw-away one.
+    """
+    with (
+        tempfile.TemporaryDirectory(prefix="dockerd-") as root,
+        _locked(cached_data_root() if cached else None) as data_root,
+    ):
+        engine = Engine(Path(root), data_root)
+        try:
+            engine.start()
+        except RuntimeError:
+            if data_root is None:
+                raise
+            engine.stop()
+            shutil.rmtree(data_root, ignore_errors=True)
+            engine = Engine(Path(root) / "fresh")
+            engine.root.mkdir()
+            engine.start()
+        try:
+            if data_root is not None:
+                engine.remove_containers()
             yield engine
         finally:
-            engine.stop()
+            try:
+                if data_root is not None and engine.data_root == data_root:
+                    engine.prune()
+            finally:
+                engine.stop()
