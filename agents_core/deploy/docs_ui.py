@@ -52,6 +52,8 @@ def use_offline_docs(app: Any, *, assets_url: str = ASSETS_URL) -> bool:
     if folder is None:
         log.info("fastapi-offline is not installed: /docs loads Swagger UI from a CDN (blank when offline).")
         return False
+    if any(getattr(route, "path", None) == assets_url for route in app.router.routes):
+        return True  # done already (a second call changes nothing)
     from fastapi import Request
     from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
     from fastapi.responses import HTMLResponse

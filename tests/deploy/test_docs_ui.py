@@ -52,8 +52,10 @@ def test_the_docs_pages_load_only_local_files(assets: Path, tmp_path: Path) -> N
         )
         assert client.get("/openapi.json").json()["openapi"].startswith("3.")
         assert client.get("/docs/oauth2-redirect").status_code == 200
+        assert use_offline_docs(app)  # a second call (create_app's own, say) changes nothing
         paths = [getattr(route, "path", None) for route in app.router.routes]
         assert paths.count("/docs") == 1 and paths.count("/redoc") == 1  # the CDN pages are gone, not shadowed
+        assert paths.count(ASSETS_URL) == 1
 
 
 def test_without_the_package_the_app_is_left_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
