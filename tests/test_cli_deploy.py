@@ -106,6 +106,7 @@ def test_generate_without_a_dot_env_still_gives_the_container_the_env_file(tmp_p
     compose = yaml.safe_load((tmp_path / "ctx" / "docker-compose.yml").read_text())
     assert [service.get("env_file") for service in compose["services"].values()] == [".env"]
     assert "cp .env.example .env" in (tmp_path / "ctx" / "README.md").read_text()
+    assert "cp .env.example .env" in done.stdout
 
 
 def test_options_may_come_before_the_workflow_file(tmp_path: Path) -> None:

@@ -171,6 +171,7 @@ def _print_artifacts(artifacts: Any, as_json: bool) -> None:
         return
     lines += [
         "Build and run it yourself:",
+        f"  cd {out} && cp .env.example .env   # fill in the keys (docker-compose.yml reads .env too)",
         f"  docker build -t {artifacts.image} {out}",
         f"  docker run -d --name {artifacts.name} --env-file .env -p {artifacts.port}:{artifacts.port} {artifacts.image}",
     ]
