@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         BudgetExceeded,
         BudgetUnenforceable,
         DeployError,
+        DeployOptionError,
         DockerUnavailable,
         EnvFileError,
         FileExists,
@@ -100,6 +101,7 @@ _ERRORS = (
     "DeployError",
     "DockerUnavailable",
     "EnvFileError",
+    "DeployOptionError",
     "WorkspaceError",
     "FileExists",
 )
@@ -140,6 +142,7 @@ __all__ = [
     "BudgetUnenforceable",
     "Cost",
     "DeployError",
+    "DeployOptionError",
     "DockerUnavailable",
     "EnvFileError",
     "FileExists",

@@ -29,7 +29,9 @@ maps errors to exit codes, messages and HTTP statuses in one place::
     │   └── FileExists                 conflict (2, 409): saving would overwrite a file (ask first)
     └── DeployError                    internal (1, 500): building or running a deployment failed
         ├── DockerUnavailable          configuration (2, 500): no Docker engine reachable
-        └── EnvFileError               invalid_input (2, 422): an env file line that is not KEY=value
+        ├── EnvFileError               invalid_input (2, 422): an env file line that is not KEY=value
+        └── DeployOptionError          invalid_input (2, 422): a bad port, timeout, scale or output
+                                       folder (also an InputError)
 
 Anything else (a bug, a broken store) is ``internal`` (1, 500). A face asks
 :func:`exit_code` / :func:`http_status` (or :func:`category_of`); it never
@@ -294,6 +296,12 @@ class DockerUnavailable(DeployError):
 
 class EnvFileError(DeployError):
     """An env file that is missing, unreadable, or has a line that is not ``KEY=value`` (the message names it)."""
+
+    category: ClassVar[str] = "invalid_input"
+
+
+class DeployOptionError(DeployError, InputError):
+    """A deployment option out of range (port, timeout, scale) or an output folder that is not ours: bad usage."""
 
     category: ClassVar[str] = "invalid_input"
 

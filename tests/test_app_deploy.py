@@ -52,7 +52,7 @@ def test_without_an_engine_the_page_says_so_and_still_offers_the_zip(
     assert (context / "Dockerfile").is_file()
     assert at.session_state["deploy_zip"][0] == "article-writer-deployment.zip"
     names = zipfile.ZipFile(io.BytesIO(at.session_state["deploy_zip"][1])).namelist()
-    assert {"Dockerfile", "server.py", "requirements.txt", ".dockerignore", "article_writer.yaml"} <= set(names)
+    assert {"Dockerfile", "server.py", "requirements.txt", ".dockerignore", "workflow.yaml"} <= set(names)
     assert any(name.startswith("agents_core/") for name in names)
     assert [d for d in at.get("download_button")], "the zip is offered for download"
 

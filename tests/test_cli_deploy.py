@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import EXAMPLES_DIR, REPO_ROOT
 
@@ -95,3 +96,56 @@ def test_help_lists_the_subcommands_and_stays_light(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True
     )
     assert light.stdout.strip() == "False", light.stderr
+
+
+def test_generate_without_a_dot_env_still_gives_the_container_the_env_file(tmp_path: Path) -> None:
+    """The compose file must read .env even when none existed at generation (the Deploy page's Generate too)."""
+    assert not (tmp_path / ".env").exists()
+    done = cli("deploy", ARTICLE, "--generate", "--output", "ctx", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    compose = yaml.safe_load((tmp_path / "ctx" / "docker-compose.yml").read_text())
+    assert [service.get("env_file") for service in compose["services"].values()] == [".env"]
+    assert "cp .env.example .env" in (tmp_path / "ctx" / "README.md").read_text()
+    assert "cp .env.example .env" in done.stdout
+
+
+def test_options_may_come_before_the_workflow_file(tmp_path: Path) -> None:
+    done = cli("deploy", "--generate", "--no-mlflow", "--output", "ctx", ARTICLE, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "ctx" / "Dockerfile").is_file()
+    helped = cli("deploy", "--help", cwd=tmp_path)  # the group's own help, not `up`'s
+    assert helped.returncode == 0 and "list" in helped.stdout and "logs" in helped.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--port", "0"], "--port"),
+        (["--port", "70000"], "--port"),
+        (["--mlflow-port", "0"], "--mlflow-port"),
+        (["--timeout", "-1"], "--timeout"),
+        (["--scale", "100"], "--scale"),
+    ],
+)
+def test_bad_deploy_options_are_bad_usage_naming_the_option(tmp_path: Path, args: list[str], option: str) -> None:
+    done = cli("deploy", ARTICLE, "--generate", "--output", "ctx", *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert option in done.stderr and "Traceback" not in done.stderr
+    assert "mlflow_port" not in done.stderr
+    assert not (tmp_path / "ctx").exists()
+
+
+def test_an_output_folder_that_is_not_empty_is_bad_usage(tmp_path: Path) -> None:
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "notes.txt").write_text("mine")
+    done = cli("deploy", ARTICLE, "--generate", "--output", "ctx", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "not empty" in done.stderr and "--output" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == ["notes.txt"]
+
+
+def test_the_cli_scale_limit_is_the_generators() -> None:
+    from agents_core.cli import deploy as cli_deploy
+    from agents_core.deploy import artifacts
+
+    assert cli_deploy.MAX_SCALE == artifacts.MAX_SCALE

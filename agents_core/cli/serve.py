@@ -20,13 +20,22 @@ from agents_core.cli.app import app
 @app.command()
 def serve(
     file: Annotated[Path, typer.Argument(help="Workflow file to serve.", show_default=False)],
-    port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port to serve on.")] = 8000,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port to serve on ($PORT, else 8000)."),
+    ] = None,
     host: Annotated[
-        str, typer.Option("--host", metavar="ADDRESS", help="Address to bind; beyond loopback it needs a key.")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option(
+            "--host", metavar="ADDRESS", help="Address to bind ($HOST, else 127.0.0.1); beyond loopback it needs a key."
+        ),
+    ] = None,
     sync_timeout: Annotated[
-        float, typer.Option("--sync-timeout", min=0, help="Seconds POST /run waits for the result before 202.")
-    ] = 30.0,
+        float | None,
+        typer.Option(
+            "--sync-timeout", min=0, help="Seconds POST /run waits for the result before 202 ($SYNC_TIMEOUT, else 30)."
+        ),
+    ] = None,
     max_concurrent: Annotated[
         int | None, typer.Option("--max-concurrent", min=1, help="Runs executing at once (default 4).")
     ] = None,
@@ -46,10 +55,15 @@ def serve(
         bool, typer.Option("--no-auth", help="Serve beyond loopback without AGENTS_API_KEY (anyone can run it).")
     ] = False,
 ) -> None:
-    """Serve a workflow over HTTP: POST /run, GET /status/ID, events, cancel, /schema, /docs."""
+    """Serve a workflow over HTTP: POST /run, GET /status/ID, events, cancel, /schema, /docs.
+
+    Each option left out falls back to its environment variable (the table in
+    docs/DEPLOYMENT.md), then to its default: flag > env > default.
+    """
     from agents_core.cli.output import validated
     from agents_core.cli.runs import exit_with_error
     from agents_core.deploy import serve as serve_app
+    from agents_core.deploy.ports import check_bindable
     from agents_core.deploy.settings import ServerSettings
 
     try:
@@ -69,15 +83,29 @@ def serve(
             from agents_core.runs.executors.celery import broker_url_from_env
 
             broker_url_from_env()  # the clear error: CELERY_BROKER_URL is needed
+        check_bindable(
+            settings.host,
+            settings.port,
+            port_name="--port" if port is not None else _origin("port", "--port"),
+            host_name="--host" if host is not None else _origin("host", "--host"),
+        )
     except Exception as exc:
         exit_with_error(exc, as_json=False)
     auth = "API key required" if settings.api_key else "no API key (AGENTS_API_KEY unset)"
     where = "; runs go to Celery workers" if settings.executor == "celery" else ""
-    sys.stderr.write(
-        f"Serving {file} on http://{host}:{port} ({auth}{where}); docs at http://{host}:{port}/docs. Ctrl+C stops.\n"
-    )
+    url = f"http://{settings.host}:{settings.port}"
+    sys.stderr.write(f"Serving {file} on {url} ({auth}{where}); docs at {url}/docs. Ctrl+C stops.\n")
     sys.stderr.flush()
     try:
         serve_app(settings)
     except Exception as exc:
         exit_with_error(exc, as_json=False)
+
+
+def _origin(setting: str, option: str) -> str:
+    """The environment variable that set ``setting`` (e.g. ``PORT``), else the option that would have."""
+    import os
+
+    from agents_core.deploy.settings import ENV_NAMES
+
+    return next((variable for variable in ENV_NAMES[setting] if os.environ.get(variable)), option)

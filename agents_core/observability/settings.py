@@ -5,9 +5,10 @@ The tracking URI is, in order: the one the face passed (a server's
 ``MLFLOW_TRACKING_URI``, else ``sqlite:///<workspace>/mlflow.db``. A relative
 ``sqlite:///file.db`` or ``file:dir`` is taken relative to the workspace, so a
 run started from anywhere lands in the workspace's store. Artifacts of a
-SQLite store go beside the database (``<dir>/mlartifacts``); without an
-explicit ``artifact_location`` MLflow would put them in ``./mlruns`` of
-whatever the current directory is.
+SQLite store go beside the database (``<dir>/mlartifacts``), those of a
+PostgreSQL store in ``<workspace>/mlartifacts``; without an explicit
+``artifact_location`` MLflow would put them in ``./mlruns`` of whatever the
+current directory is.
 """
 
 from __future__ import annotations
@@ -92,12 +93,27 @@ def resolve_uri(uri: str | None, workspace: Path) -> str:
     return uri
 
 
-def artifact_location_for(uri: str, experiment_name: str) -> str | None:
-    """Where a new experiment keeps artifacts: beside a SQLite database; the server's or store's choice otherwise."""
+#: Database back ends MLflow tracks into directly (their artifacts need a folder of ours, as SQLite's do).
+_SERVER_DATABASES = ("postgresql", "mysql", "mssql")
+
+
+def artifact_location_for(
+    uri: str, experiment_name: str, workspace: str | os.PathLike[str] | None = None
+) -> str | None:
+    """Where a new experiment keeps artifacts: beside a SQLite database, in the workspace for a database server.
+
+    With a PostgreSQL (MySQL, MSSQL) store and a ``workspace``, artifacts go to
+    ``<workspace>/mlartifacts`` (a scaled deployment mounts one volume there
+    in the API and every worker, so the UI sees every worker's artifacts);
+    an ``http(s)`` tracking server makes its own choice.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", experiment_name) or "experiment"
     if uri.startswith("sqlite:///"):
         db = Path(uri[len("sqlite:///") :])
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", experiment_name) or "experiment"
         return (db.parent / ARTIFACT_DIR / safe).as_uri()
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
+    if scheme in _SERVER_DATABASES and workspace is not None:
+        return (Path(workspace).resolve() / ARTIFACT_DIR / safe).as_uri()
     return None
 
 
@@ -125,7 +141,7 @@ def resolve_settings(
             artifact_level=section.artifact_level,
             retention_days=section.retention_days,
         )
-    return replace(settings, artifact_location=artifact_location_for(uri, settings.experiment_name))
+    return replace(settings, artifact_location=artifact_location_for(uri, settings.experiment_name, root))
 
 
 def render_run_name(

@@ -4,8 +4,9 @@ A run row names its owner: the host, the pid and a token made once per
 process. While the run goes on, the owner refreshes a heartbeat every
 :data:`HEARTBEAT_SECONDS`. Another process decides the owner is gone by host
 and pid when it shares the host (the pid is dead or a zombie, or it is this
-very pid under another token: a recycled pid), else by a heartbeat older than
-:data:`STALE_AFTER_SECONDS`.
+very pid under another token: a recycled pid), and by a heartbeat older than
+:data:`STALE_AFTER_SECONDS` on any host (on this host that catches a pid
+reused by another live process).
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def owner_gone(owner: Owner | None, heartbeat_at: float | None, now: float | Non
             return f"its owner (pid {owner.pid}) ended; this pid now belongs to another process"
         if owner.pid != me.pid and not _pid_alive(owner.pid):
             return f"its owner (pid {owner.pid} on {owner.host}) is no longer running"
+        if owner.pid != me.pid and heartbeat_at is not None and now - heartbeat_at > STALE_AFTER_SECONDS:
+            # the pid is alive, but an owner beats every HEARTBEAT_SECONDS: the pid was reused by another process
+            return f"its owner ({owner.describe()}) sent no heartbeat for {now - heartbeat_at:.0f} s"
         return None
     if heartbeat_at is None or now - heartbeat_at > STALE_AFTER_SECONDS:
         age = "no heartbeat" if heartbeat_at is None else f"no heartbeat for {now - heartbeat_at:.0f} s"

@@ -106,6 +106,8 @@ def test_settings_resolve_relative_stores_into_the_workspace(tmp_path: Path):
     assert resolve_uri("http://127.0.0.1:5000", ws) == "http://127.0.0.1:5000"
     assert artifact_location_for(f"sqlite:///{ws}/mlflow.db", "my exp") == (ws / "mlartifacts" / "my_exp").as_uri()
     assert artifact_location_for("http://127.0.0.1:5000", "x") is None
+    postgres = "postgresql+psycopg://agents:pw@postgres:5432/mlflow"  # a shared store: artifacts in the workspace
+    assert artifact_location_for(postgres, "my exp", ws) == (ws / "mlartifacts" / "my_exp").as_uri()
 
 
 def test_a_tracking_set_up_that_fails_leaves_the_run_to_go_on(script, tmp_path, monkeypatch, caplog):
