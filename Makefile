@@ -12,6 +12,7 @@ PORT   ?= 8501
 
 # Nothing may reach the internet: no telemetry, no usage statistics.
 export MLFLOW_DISABLE_TELEMETRY := true
+export MLFLOW_MODEL_CATALOG_URI :=
 export DO_NOT_TRACK := true
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1

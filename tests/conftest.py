@@ -14,6 +14,7 @@ from tests import servers
 
 # Set before anything imports MLflow or Streamlit: nothing may phone home.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["MLFLOW_MODEL_CATALOG_URI"] = ""  # MLflow would fetch a model catalog from github.com
 os.environ["DO_NOT_TRACK"] = "true"
 os.environ["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
 

@@ -19,6 +19,7 @@ APP_PATH = Path(__file__).resolve().parents[2] / "app.py"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 QUIET_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_MODEL_CATALOG_URI": "",
     "DO_NOT_TRACK": "true",
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
 }

@@ -47,6 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agents_core.config.models import Workflow
 from agents_core.config.types import TypeRef
+from agents_core.deploy.docs_ui import use_offline_docs
 from agents_core.deploy.settings import ServerSettings
 from agents_core.engine.events import NodeRecord, RunResult
 from agents_core.engine.state import input_schema, state_fields
@@ -655,6 +656,7 @@ def create_app(workflow: Any, service: RunService | None = None, settings: Serve
         lifespan=lifespan,
     )
     app.state.server = server
+    use_offline_docs(app)  # /docs and /redoc without a CDN (a container may have no internet)
 
     async def on_agents_error(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, QueueFull):

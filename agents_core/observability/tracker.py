@@ -31,6 +31,10 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
 # MLflow prints "View run … at: http://…" on stdout when a remote run ends; stdout belongs to the face (run --json).
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+# Costing a trace's LLM spans makes MLflow fetch a model catalog from github.com for a model it does not
+# know; a run's traffic stays on this machine (empty: no remote fetch), and MLflow's usage telemetry is off.
+os.environ.setdefault("MLFLOW_MODEL_CATALOG_URI", "")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 class MlflowTracker:

@@ -296,3 +296,17 @@ def test_a_file_store_uri_works_too(service, tracking_ws):
     found = mlf.search_runs([exp.experiment_id], filter_string=f"tags.`configurable_agents.run_id` = '{result.run_id}'")
     assert len(found) == 3 and not service.tracker.warnings
     assert "MLFLOW_TRACKING_URI" not in os.environ  # one run's store never becomes the next run's default
+
+
+def test_tracking_turns_off_mlflows_remote_model_catalog_and_telemetry() -> None:
+    """Costing spans would make MLflow fetch a model catalog from github.com: importing the tracker stops it."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_MODEL_CATALOG_URI", "MLFLOW_DISABLE_TELEMETRY")}
+    code = (
+        "import os, agents_core.observability.tracker; "
+        "print(repr(os.environ['MLFLOW_MODEL_CATALOG_URI']), os.environ['MLFLOW_DISABLE_TELEMETRY'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["''", "true"]
