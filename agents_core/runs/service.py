@@ -264,6 +264,7 @@ class RunService:
             inputs_as_text=inputs_as_text,
             fallback_to_local=fallback_to_local,
             max_cost_usd=max_cost_usd,
+            build_models=self._remote is None,  # a worker builds them; here they are only checked
         )
         check_monthly_budget(self.store, prepared.workflow)
         run_id = run_id or uuid.uuid4().hex[:12]
