@@ -578,6 +578,10 @@ class RunService:
             runs = self.store.list(status=status, workflow=workflow, since=since, limit=limit)
         return runs
 
+    def count(self, status: str | Iterable[str]) -> int:
+        """How many runs of the store have ``status``, every workflow and process (a cluster's queue length)."""
+        return self.store.count(status)
+
     def spend(self, workflow: str | None = None, since: float | None = None, until: float | None = None) -> float:
         """USD spent by runs created in ``[since, until)`` (UNIX seconds), of one workflow or all; unpriced add nothing."""
         return self.store.spend(workflow=workflow, since=since, until=until)
