@@ -2,24 +2,30 @@
 
 Every job is a 3-node workflow on the Gemini REST stub (127.0.0.1) that answers
 each call after a fixed latency (0.5 s), so a job needs 1.5 s of waiting and
-little CPU. Each worker runs one job at a time (``--concurrency 1``); the
-store is one SQLite file shared by all processes, the broker a fresh
-``redis-server`` per configuration. The jobs are submitted as one burst
-before the workers start (submitting checks the workflow and builds its
-models, ~0.4 s of CPU per job on the API side; pre-filling the queue keeps
-that cost out of the workers' figure), so jobs/s is the workers' rate from
-the first claim to the last finish, and submit -> done is the time a burst
-of that many jobs takes to drain, counted from the moment the workers could
-start. The in-process executor gets the same burst (every job its own
-thread), and one job at a time as the baseline of one worker. Last, the time
-from a worker's ``kill -9`` in the middle of a node to its run resuming on
-the other worker (its ``run_started`` with ``resumed=true``).
+little CPU. Each worker runs one job at a time (``--concurrency 1``). The store
+is PostgreSQL, the store of record of a scale-out deployment: a throw-away
+server started here (tests/servers.py) with a fresh database per configuration
+(``--store sqlite``: one SQLite file per configuration instead); the broker is
+a fresh ``redis-server`` per configuration. The jobs are submitted as one burst
+before the workers start (pre-filling the queue keeps the submitting side out
+of the workers' figure; its cost per job is printed apart: it checks the
+workflow and the inputs and writes the row, the models are built by the
+worker), so jobs/s is the workers' rate from the first claim to the last
+finish, and submit -> done is the time a burst of that many jobs takes to
+drain, counted from the moment the workers could start. The in-process
+executor gets the same burst (every job its own task), and one job at a time
+as the baseline of one worker. Last, the time from a worker's ``kill -9`` in
+the middle of a node to its run resuming on the other worker (its
+``run_started`` with ``resumed=true``).
 
-Run: ``python bench/scale.py [jobs] [latency_s]`` (needs ``redis-server``).
+Run: ``python bench/scale.py [--jobs 16] [--latency 0.5] [--store postgresql|sqlite]``
+(needs ``redis-server``, and PostgreSQL's binaries for the default store).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import signal
 import statistics
@@ -44,7 +50,7 @@ for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_pro
 
 from agents_core.runs.executors.celery import CeleryExecutor  # noqa: E402
 from agents_core.runs.service import RunService  # noqa: E402
-from tests.servers import redis_server  # noqa: E402
+from tests.servers import Server, create_database, postgres_server, redis_server  # noqa: E402
 from tests.stubs.gemini import GeminiStub, RecordedRequest, Reply, delayed, text_reply  # noqa: E402
 
 
@@ -72,9 +78,9 @@ def workflow(api_base: str) -> dict[str, Any]:
 
 
 @contextmanager
-def started_workers(n: int, broker: str, store: Path, folder: Path) -> Iterator[float]:
-    """``n`` workers (concurrency 1); yields the time the first of them was ready to consume."""
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "AGENTS_RUN_STORE": str(store), "PYTHONPATH": str(REPO)}
+def started_workers(n: int, broker: str, store: str, folder: Path) -> Iterator[float]:
+    """``n`` workers (concurrency 1) on ``store`` (a path or a URL); yields when the first was ready to consume."""
+    env = {**os.environ, "CELERY_BROKER_URL": broker, "AGENTS_RUN_STORE": store, "PYTHONPATH": str(REPO)}
     logs = [folder / f"worker-{i}.log" for i in range(n)]
     processes = [
         subprocess.Popen(
@@ -110,8 +116,27 @@ def started_workers(n: int, broker: str, store: Path, folder: Path) -> Iterator[
                 process.kill()
 
 
-def submit(service: RunService, flow: dict[str, Any], jobs: int) -> list[str]:
-    return [service.start(flow, {"topic": f"t{i}"}).run_id for i in range(jobs)]
+def submit(service: RunService, flow: dict[str, Any], jobs: int, costs: list[float] | None = None) -> list[str]:
+    """Start ``jobs`` runs; the CPU seconds each ``start`` took are added to ``costs``."""
+    run_ids = []
+    for i in range(jobs):
+        began = time.process_time()
+        run_ids.append(service.start(flow, {"topic": f"t{i}"}).run_id)
+        if costs is not None:
+            costs.append(time.process_time() - began)
+    return run_ids
+
+
+class Stores:
+    """A fresh store per configuration: a new database on one PostgreSQL, or a new SQLite file."""
+
+    def __init__(self, kind: str, folder: Path, postgres: Server | None) -> None:
+        self.kind, self.folder, self.postgres = kind, folder, postgres
+
+    def new(self, name: str) -> str:
+        if self.postgres is None:
+            return str(self.folder / f"{name}.sqlite")
+        return create_database(self.postgres, name.replace("-", "_"))
 
 
 def drained(service: RunService, run_ids: list[str], since: float) -> dict[str, float]:
@@ -128,7 +153,7 @@ def drained(service: RunService, run_ids: list[str], since: float) -> dict[str, 
     return {"jobs_s": len(run_ids) / (last - first), "p50": statistics.median(latencies), "p99": p99}
 
 
-def kill_to_resume(stub: GeminiStub, broker: str, folder: Path) -> float:
+def kill_to_resume(stub: GeminiStub, broker: str, store: str, folder: Path) -> float:
     """Seconds from ``kill -9`` of the worker in the middle of node 2 to the run resuming on the other worker."""
     held: list[str] = []
 
@@ -139,7 +164,6 @@ def kill_to_resume(stub: GeminiStub, broker: str, folder: Path) -> float:
         return None
 
     stub.handler = hold_once
-    store = folder / "kill.sqlite"
     try:
         with started_workers(2, broker, store, folder):
             service = RunService(store, executor=CeleryExecutor(broker))
@@ -160,33 +184,40 @@ def kill_to_resume(stub: GeminiStub, broker: str, folder: Path) -> float:
         stub.handler = None
 
 
-def main(jobs: int = 16, latency: float = 0.5) -> None:
+def main(jobs: int = 16, latency: float = 0.5, store_kind: str = "postgresql") -> None:
     stub = GeminiStub().start()
     stub.default = delayed(text_reply("ok"), latency)
     flow = workflow(stub.url)
     rows: list[tuple[str, dict[str, float]]] = []
+    submit_cpu: list[float] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
-            folder = Path(tmp)
-            service = RunService(folder / "inprocess.sqlite", executor="inprocess")
+        with contextlib.ExitStack() as stack:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scale-bench-")))
+            postgres = stack.enter_context(postgres_server()) if store_kind == "postgresql" else None
+            stores = Stores(store_kind, folder, postgres)
+            service = RunService(stores.new("inprocess"), executor="inprocess")
             rows.append(("in-process, 1 at a time", measure_serial(service, flow, max(4, jobs // 4))))
             began = time.time()
             rows.append((f"in-process, {jobs} at once", drained(service, submit(service, flow, jobs), began)))
+            service.store.close()
             for n in (1, 2, 4):
                 with redis_server() as redis:
-                    store = folder / f"workers-{n}.sqlite"
+                    store = stores.new(f"workers-{n}")
                     service = RunService(store, executor=CeleryExecutor(redis.url))
-                    run_ids = submit(service, flow, jobs)
+                    run_ids = submit(service, flow, jobs, submit_cpu)
                     with started_workers(n, redis.url, store, folder) as ready:
                         figures = drained(service, run_ids, ready)
+                    service.store.close()
                     rows.append((f"celery, {n} worker{'s' if n > 1 else ''}", figures))
             with redis_server() as redis:
-                resume_s = kill_to_resume(stub, redis.url, folder)
+                resume_s = kill_to_resume(stub, redis.url, stores.new("kill"), folder)
     finally:
         stub.stop()
     base = next(figures["jobs_s"] for name, figures in rows if name == "celery, 1 worker")
+    where = "PostgreSQL" if store_kind == "postgresql" else "SQLite"
     print(
-        f"{jobs} jobs (a burst) of 3 nodes x {latency:g} s stub latency; workers run one job at a time; SQLite store\n"
+        f"{jobs} jobs (a burst) of 3 nodes x {latency:g} s stub latency; workers run one job at a time; "
+        f"{where} store, Redis broker\n"
     )
     print(f"| {'executor':28} | jobs/s | vs 1 worker | p50 burst->done  | p99 burst->done  |")
     print(f"|{'-' * 30}|--------|-------------|------------------|------------------|")
@@ -196,7 +227,11 @@ def main(jobs: int = 16, latency: float = 0.5) -> None:
             f"| {name:28} | {figures['jobs_s']:6.2f} | {ratio:10.2f}x | "
             f"{figures['p50']:14.2f} s | {figures['p99']:14.2f} s |"
         )
-    print(f"\nkill -9 of a worker mid-node -> run resumed on the other worker: {resume_s:.2f} s")
+    print(
+        f"\nsubmitting to the workers (check the workflow and inputs, write the row, publish): "
+        f"{statistics.median(submit_cpu) * 1000:.1f} ms of CPU per job (median of {len(submit_cpu)})"
+    )
+    print(f"kill -9 of a worker mid-node -> run resumed on the other worker: {resume_s:.2f} s")
 
 
 def measure_serial(service: RunService, flow: dict[str, Any], jobs: int) -> dict[str, float]:
@@ -214,4 +249,9 @@ def measure_serial(service: RunService, flow: dict[str, Any], jobs: int) -> dict
 
 
 if __name__ == "__main__":
-    main(*(int(a) if i == 0 else float(a) for i, a in enumerate(sys.argv[1:3])))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=16, help="jobs in each burst (default 16)")
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds the stub takes per model call")
+    parser.add_argument("--store", choices=("postgresql", "sqlite"), default="postgresql", help="the run store")
+    arguments = parser.parse_args()
+    main(arguments.jobs, arguments.latency, arguments.store)

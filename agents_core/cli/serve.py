@@ -40,7 +40,12 @@ def serve(
         int | None, typer.Option("--max-concurrent", min=1, help="Runs executing at once (default 4).")
     ] = None,
     max_queue: Annotated[
-        int | None, typer.Option("--max-queue", min=0, help="Accepted runs that may wait; beyond it 429 (default 64).")
+        int | None,
+        typer.Option(
+            "--max-queue",
+            min=0,
+            help="Accepted runs that may wait (with --executor celery: in the shared store, cluster-wide); beyond it 429 (default 64).",
+        ),
     ] = None,
     executor: Annotated[
         str | None,

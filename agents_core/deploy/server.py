@@ -63,7 +63,7 @@ from agents_core.errors import (
 )
 from agents_core.runs.executors.bounded import BoundedExecutor
 from agents_core.runs.executors.inprocess import InProcessExecutor
-from agents_core.runs.lifecycle import ACTIVE_STATUSES, INTERRUPTED, TERMINAL_STATUSES
+from agents_core.runs.lifecycle import ACTIVE_STATUSES, INTERRUPTED, QUEUED, TERMINAL_STATUSES
 from agents_core.runs.service import RunHandle, RunService
 from agents_core.runs.store import RunInfo, default_store_target, run_totals
 
@@ -372,14 +372,32 @@ class JobServer:
 
     # -- admission ----------------------------------------------------------------------------
     def load(self) -> int:
-        """Runs accepted and not finished: executing, waiting, and being started now."""
+        """What the limit counts: runs executing here, waiting and being started; with workers (Celery),
+        the runs in the shared store that no worker has taken yet (every API replica counts the same rows),
+        plus those this replica is starting now."""
         executor = self.service.executor
         if isinstance(executor, BoundedExecutor):
             return executor.executing + executor.queued + self._admitting
+        if self.remote:
+            return self.service.count(QUEUED) + self._admitting
         return len(self.service.list(status=ACTIVE_STATUSES, limit=None)) + self._admitting
 
     def capacity(self) -> int:
+        """``max_concurrent + max_queue`` here; with workers ``max_queue``: they bound what executes themselves."""
+        if self.remote:
+            return self.settings.max_queue
         return self.settings.max_concurrent + self.settings.max_queue
+
+    def busy(self) -> QueueFull:
+        """The 429 of a full queue, in the words of where it is full."""
+        hint = f"Retry after {self.settings.retry_after} s."
+        if self.remote:
+            return QueueFull(f"the cluster is busy: {self.settings.max_queue} runs wait for a worker already.", hint)
+        return QueueFull(
+            f"the server is busy: {self.settings.max_concurrent} runs execute and "
+            f"{self.settings.max_queue} wait already.",
+            hint,
+        )
 
     @property
     def remote(self) -> bool:
@@ -461,12 +479,9 @@ class JobServer:
             existing = await asyncio.to_thread(store.find_key, scope, key)
             if existing is not None:
                 return await self.replay(*existing, digest)
-        if self.load() >= self.capacity():
-            raise QueueFull(
-                f"the server is busy: {self.settings.max_concurrent} runs execute and "
-                f"{self.settings.max_queue} wait already.",
-                f"Retry after {self.settings.retry_after} s.",
-            )
+        load = await asyncio.to_thread(self.load) if self.remote else self.load()  # remote: a query
+        if load >= self.capacity():
+            raise self.busy()
         job_id = uuid.uuid4().hex[:12]
         if key is not None:
             existing = await asyncio.to_thread(store.reserve_key, scope, key, job_id, digest)

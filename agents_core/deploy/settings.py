@@ -49,7 +49,12 @@ class ServerSettings(BaseModel):
     port: int = Field(8000, ge=0, le=65535)
     sync_timeout: float = Field(30.0, ge=0, description="Seconds POST /run waits before answering 202.")
     max_concurrent: int = Field(4, ge=1, description="Runs executing at once.")
-    max_queue: int = Field(64, ge=0, description="Accepted runs waiting for a slot; beyond it POST /run gets 429.")
+    max_queue: int = Field(
+        64,
+        ge=0,
+        description="Accepted runs waiting for a slot (with Celery: in the shared store, for a worker); "
+        "beyond it POST /run gets 429.",
+    )
     max_body_bytes: int = Field(1_048_576, ge=1, description="Largest request body (413 above it).")
     max_attempts: int = Field(3, ge=1, description="Executions of one job across restarts before it is failed.")
     retry_after: int = Field(2, ge=1, description="Seconds a 429 asks the client to wait.")

@@ -116,6 +116,19 @@ class _Models:
         return self._models[plan.llm]
 
 
+def _check_models(plans: Mapping[str, NodePlan]) -> None:
+    """What building the models would refuse (a missing key or package), without building them.
+
+    For a run executed elsewhere (a Celery worker builds its models when it claims the run):
+    building a Gemini client loads the CA bundle three times, ~0.2 s of CPU the submitting API
+    would spend per run for nothing.
+    """
+    from agents_core.llm.factory import check_chat_model
+
+    for settings in dict.fromkeys(plan.llm for plan in plans.values()):
+        check_chat_model(settings)
+
+
 def _public(state: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state.items() if k not in BOOKKEEPING}
 
@@ -138,7 +151,8 @@ class PreparedRun:
     initial: dict[str, Any] | None
     overrides: dict[str, Any]
     plans: dict[str, NodePlan]
-    models: _Models
+    #: ``None`` when the run was only checked to be executed elsewhere (``prepare_run(build_models=False)``).
+    models: _Models | None
     notices: list[str] = field(default_factory=list)
     #: The run's prices (the workspace's pricing.yaml over the built-in sources) and its budget in USD.
     prices: PriceBook | None = None
@@ -159,9 +173,14 @@ class PreparedRun:
         return _public(self.initial or {})
 
 
-def _prepare(workflow: Workflow, overrides: dict[str, Any]) -> tuple[dict[str, NodePlan], _Models]:
-    """Plan every node and build its model: a missing key or package fails before any node runs."""
+def _prepare(
+    workflow: Workflow, overrides: dict[str, Any], build_models: bool = True
+) -> tuple[dict[str, NodePlan], _Models | None]:
+    """Plan every node and build its model (or only check it): a missing key or package fails before any node runs."""
     plans = {node.id: plan_node(node, workflow, overrides) for node in workflow.nodes}
+    if not build_models:
+        _check_models(plans)
+        return plans, None
     return plans, _Models(plans)
 
 
@@ -192,16 +211,19 @@ def prepare_run(
     inputs_as_text: bool = False,
     fallback_to_local: bool = True,
     max_cost_usd: float | None = None,
+    build_models: bool = True,
 ) -> PreparedRun:
     """Check a new run: raises ``ValidationFailed``, ``InputError``, ``ProviderError``, ``PricingFileError``
     or ``BudgetUnenforceable`` before it exists. ``max_cost_usd`` overrides the workflow's budget (kept with the run).
+    ``build_models=False`` checks the models without building them, for a run another process executes
+    (the prepared run then only describes it: :func:`execute` needs one with its models).
     """
     workflow, text, file = _load(source)
     initial = check_inputs(workflow, inputs or {}, from_text=inputs_as_text)
     overrides, notices = _overrides(workflow, provider, model, fallback_to_local)
     if max_cost_usd is not None:
         overrides[BUDGET_OVERRIDE] = _positive_budget(max_cost_usd)
-    plans, models = _prepare(workflow, overrides)
+    plans, models = _prepare(workflow, overrides, build_models)
     given = {name: initial[name] for name in (inputs or {})}  # as parsed: what a resume would start from
     return _price(PreparedRun(workflow, text, file, given, initial, overrides, plans, models, notices))
 
@@ -285,6 +307,8 @@ async def execute(
     of earlier executions found in the checkpoints (a resume), so no checkpoint
     carries the run's whole history.
     """
+    if prepared.models is None:
+        raise ValueError("this run was prepared with build_models=False, to be executed elsewhere; it has no models.")
     workflow = prepared.workflow
     config = {"configurable": {"thread_id": run_id}, "recursion_limit": recursion_limit(workflow)}
     records: list[NodeRecord] = []

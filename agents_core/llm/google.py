@@ -16,15 +16,21 @@ from agents_core.llm.settings import ResolvedLLM
 API_KEY_ENV = "GOOGLE_API_KEY"
 
 
-def create_chat_model(settings: ResolvedLLM) -> Any:
-    from langchain_google_genai import ChatGoogleGenerativeAI
-
+def check_settings(settings: ResolvedLLM) -> str:
+    """The API key the client needs; ``ProviderError`` without it (nothing is built or imported)."""
     key = os.environ.get(API_KEY_ENV)
     if not key:
         raise ProviderError(
             f"provider 'google' needs {API_KEY_ENV}, which is not set.",
             f"Set {API_KEY_ENV}, or choose the provider 'local' (the embedded model, no key needed).",
         )
+    return key
+
+
+def create_chat_model(settings: ResolvedLLM) -> Any:
+    from langchain_google_genai import ChatGoogleGenerativeAI
+
+    key = check_settings(settings)
     options: dict[str, Any] = {
         "model": settings.model,
         "google_api_key": key,

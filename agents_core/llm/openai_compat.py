@@ -24,16 +24,22 @@ from agents_core.llm.settings import ResolvedLLM
 API_KEY_ENV = "OPENAI_API_KEY"
 
 
-def create_chat_model(settings: ResolvedLLM) -> Any:
-    import httpx
-    from langchain_openai import ChatOpenAI
-
+def check_settings(settings: ResolvedLLM) -> str | None:
+    """The API key (``None`` for a self-hosted ``api_base``); ``ProviderError`` when OpenAI proper has none."""
     key = os.environ.get(API_KEY_ENV)
     if not key and not settings.api_base:
         raise ProviderError(
             f"provider 'openai' needs {API_KEY_ENV}, which is not set.",
             f"Set {API_KEY_ENV}, or point config.llm.api_base at a self-hosted OpenAI-compatible server.",
         )
+    return key
+
+
+def create_chat_model(settings: ResolvedLLM) -> Any:
+    import httpx
+    from langchain_openai import ChatOpenAI
+
+    key = check_settings(settings)
     options: dict[str, Any] = {
         "model": settings.model,
         "api_key": key or "not-needed",

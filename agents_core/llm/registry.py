@@ -37,6 +37,9 @@ class ProviderInfo:
     factory: Callable[..., Any] | str | None = None
     #: Picks the ``with_structured_output`` method for a ``ResolvedLLM`` (None: the provider's default).
     structured_method: Callable[..., str | None] | str | None = None
+    #: Refuses a ``ResolvedLLM`` the factory would refuse (a missing key) without building the client, for
+    #: a side that only enqueues runs (an API whose workers build the models). None: building is the check.
+    check: Callable[..., None] | str | None = None
 
     def resolve(self, attribute: str) -> Callable[..., Any] | None:
         target = getattr(self, attribute)
@@ -115,6 +118,7 @@ register_provider(
         requires_modules=("langchain_google_genai",),
         factory="agents_core.llm.google:create_chat_model",
         structured_method="agents_core.llm.google:structured_output_method",
+        check="agents_core.llm.google:check_settings",
     )
 )
 register_provider(
@@ -136,5 +140,6 @@ register_provider(
         requires_modules=("langchain_openai",),
         factory="agents_core.llm.openai_compat:create_chat_model",
         structured_method="agents_core.llm.openai_compat:structured_output_method",
+        check="agents_core.llm.openai_compat:check_settings",
     )
 )

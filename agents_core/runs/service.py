@@ -279,6 +279,7 @@ class RunService:
             inputs_as_text=inputs_as_text,
             fallback_to_local=fallback_to_local,
             max_cost_usd=max_cost_usd,
+            build_models=self._remote is None,  # a worker builds them; here they are only checked
         )
         check_monthly_budget(self.store, prepared.workflow)
         run_id = run_id or uuid.uuid4().hex[:12]
@@ -651,6 +652,10 @@ class RunService:
         if any(info.status in ACTIVE_STATUSES and self._reap_one(info) for info in list(runs)):
             runs = self.store.list(status=status, workflow=workflow, since=since, limit=limit)
         return runs
+
+    def count(self, status: str | Iterable[str]) -> int:
+        """How many runs of the store have ``status``, every workflow and process (a cluster's queue length)."""
+        return self.store.count(status)
 
     def spend(self, workflow: str | None = None, since: float | None = None, until: float | None = None) -> float:
         """USD spent by runs created in ``[since, until)`` (UNIX seconds), of one workflow or all; unpriced add nothing."""

@@ -263,6 +263,10 @@ class RunStore(ABC):
     ) -> list[RunInfo]:
         """Runs, newest first."""
 
+    def count(self, status: str | Iterable[str]) -> int:
+        """How many runs have ``status`` (one or several), over every workflow; a backend may count with one query."""
+        return len(self.list(status=status, limit=None))
+
     def spend(self, workflow: str | None = None, since: float | None = None, until: float | None = None) -> float:
         """USD spent by runs created in ``[since, until)`` (UNIX seconds), of one workflow or all.
 

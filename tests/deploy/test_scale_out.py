@@ -159,6 +159,28 @@ def test_redis_down_post_run_still_answers_202_queued_and_completes_once_it_is_b
     assert calls(stub) == Counter(f"{node}: down{i}" for node in NODES for i in range(3))
 
 
+def test_the_queue_limit_counts_the_cluster_s_queued_runs_so_every_api_answers_429_alike(apis, workers, stub):
+    """``--max-queue N`` with Celery bounds the runs no worker has taken yet, in the shared store: whichever
+    replica took them, every replica refuses the next one (429), and accepts again once workers drain the queue."""
+    first, second = apis("--sync-timeout", "0", "--max-queue", "3"), apis("--sync-timeout", "0", "--max-queue", "3")
+    with first.client() as one, second.client() as two:
+        accepted = [client.post("/run", json={"topic": f"q{i}"}) for i, client in enumerate((one, one, two))]
+        assert [r.status_code for r in accepted] == [202, 202, 202], [r.text for r in accepted]
+        assert one.get("/").json()["load"] == two.get("/").json()["load"] == 3  # both count the same rows
+        for client in (one, two):  # three runs wait for a worker: both replicas are full, not only the first
+            refused = client.post("/run", json={"topic": "one too many"})
+            assert refused.status_code == 429, refused.text
+            assert refused.headers["Retry-After"] == "2"
+            assert "3 runs wait for a worker" in refused.json()["detail"]
+        workers(1)
+        for response in accepted:
+            assert wait_for(two, response.json()["job_id"], TERMINAL, timeout=60)["status"] == "success"
+        again = one.post("/run", json={"topic": "after"})
+        assert again.status_code == 202, again.text
+        assert wait_for(two, again.json()["job_id"], TERMINAL, timeout=60)["status"] == "success"
+    assert not any(prompt.endswith(": one too many") for prompt in calls(stub))  # a refused run never ran
+
+
 def test_serve_with_the_celery_executor_needs_a_broker(flow_file: Path, monkeypatch: pytest.MonkeyPatch):
     from typer.testing import CliRunner
 

@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +199,87 @@ def test_a_worker_leaves_alone_a_run_that_its_own_process_is_starting(store_path
     assert _service(store_path, _down_broker()).execute_queued("r1") == "over"
     assert store.get("r1").attempts == 0 and store.get("r1").owner is None  # not claimed here
     assert _service(store_path, _down_broker()).execute_queued("nope") == "missing"
+
+
+# -- submitting builds no models: the worker does (a provider's own check refuses what building would) --------
+
+
+@pytest.fixture
+def counted_provider() -> Iterator[dict[str, int]]:
+    """A provider ``counted`` with a ``check`` (refuses the model ``nope``); counts checks and builds."""
+    from agents_core.errors import ProviderError
+    from agents_core.llm.registry import ProviderInfo, register_provider, unregister_provider
+    from tests.fakes import Script, ScriptedChatModel
+
+    counts = {"checked": 0, "built": 0}
+
+    def check(settings: Any) -> None:
+        counts["checked"] += 1
+        if settings.model == "nope":
+            raise ProviderError("provider 'counted' has no model 'nope'.", "Use counted-1.")
+
+    def build(settings: Any) -> Any:
+        check(settings)
+        counts["built"] += 1
+        return ScriptedChatModel(script=Script())
+
+    register_provider(ProviderInfo("counted", "counts", default_model="counted-1", factory=build, check=check))
+    try:
+        yield counts
+    finally:
+        unregister_provider("counted")
+
+
+def _on(provider: str, model: str | None = None) -> dict[str, Any]:
+    llm = {"provider": provider} | ({"model": model} if model else {})
+    return {**THREE_STEPS, "config": {**THREE_STEPS["config"], "llm": llm}}
+
+
+def test_submitting_to_workers_checks_the_models_without_building_them(store_path, counted_provider):
+    from agents_core.errors import ProviderError
+
+    api = _service(store_path, _down_broker())
+    handle = api.start(_on("counted"), {"topic": "cats"})
+    assert api.get(handle.run_id).status == "queued"
+    assert counted_provider == {"checked": 1, "built": 0}  # one setting, checked once, built by nobody here
+    with pytest.raises(ProviderError, match="no model 'nope'"):  # what building would refuse is still refused
+        api.start(_on("counted", "nope"), {"topic": "cats"})
+    assert len(api.list()) == 1  # and the refused run was never written
+    here = RunService(SqliteRunStore(store_path), executor="inprocess")  # a run executed here builds its model
+    assert here.start(_on("counted"), {"topic": "dogs"}).wait(timeout=30).ok
+    assert counted_provider["built"] == 1
+
+
+def test_submitting_to_workers_still_refuses_a_missing_key_and_bad_inputs(store_path, monkeypatch, script):
+    from agents_core.errors import ProviderError
+
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    api = _service(store_path, _down_broker())
+    with pytest.raises(ProviderError, match="GOOGLE_API_KEY"):
+        api.start(_on("google"), {"topic": "cats"})
+    with pytest.raises(InputError, match="topic"):
+        api.start(THREE_STEPS, {})  # a required input is missing
+    with pytest.raises(InputError, match="colour"):
+        api.start(THREE_STEPS, {"topic": "cats", "colour": "red"})  # an unknown input
+    assert api.list() == [] and script.calls == []
+    # a provider without a check of its own is built to be checked, as before (the scripted one)
+    assert api.get(api.start(THREE_STEPS, {"topic": "cats"}).run_id).status == "queued"
+
+
+def test_the_submitting_side_does_not_import_the_model_libraries(tmp_path):
+    """An API in front of workers never needs langchain-google-genai: its start-up and memory stay small."""
+    code = (
+        "import sys\n"
+        "from agents_core.runs.service import RunService\n"
+        "from agents_core.runs.executors.celery import CeleryExecutor\n"
+        "from tests.servers import free_port\n"
+        "from tests.samples import THREE_STEPS\n"
+        f"api = RunService({str(tmp_path / 'runs.sqlite')!r}, executor=CeleryExecutor(f'redis://127.0.0.1:{{free_port()}}/0'))\n"
+        "flow = {**THREE_STEPS, 'config': {'llm': {'provider': 'google', 'api_base': 'http://127.0.0.1:9'}}}\n"
+        "run_id = api.start(flow, {'topic': 'cats'}).run_id\n"
+        "print(api.get(run_id).status, 'langchain_google_genai' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "GOOGLE_API_KEY": "stub-key"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["queued", "False"]

@@ -1,9 +1,11 @@
-"""Real Celery workers (``python -m agents_core worker``) on a real Redis, sharing the run store file.
+"""Real Celery workers (``python -m agents_core worker``) on a real Redis, sharing one run store.
 
 The model is the Gemini REST stub on 127.0.0.1, so every model call of every
 worker process is counted in this process (by prompt: ``<node>: <topic>``).
-The store is whatever ``$AGENTS_RUN_STORE`` names (SQLite here; a PostgreSQL
-URL once that store exists), passed to the workers through their environment.
+Every test runs twice: on a SQLite file, and on a fresh database of a real
+PostgreSQL (the store of record of a scale-out deployment; it skips without
+the server locally, never under ``CI=true``). The store reaches the workers as
+``$AGENTS_RUN_STORE`` in their environment, a path or a ``postgresql+psycopg://`` URL.
 """
 
 from __future__ import annotations
@@ -92,6 +94,20 @@ class Worker:
                 self.process.wait(5)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store of every test: a SQLite file, then PostgreSQL (the issue's store of record)."""
+    return request.param
+
+
+@pytest.fixture
+def store(backend: str, run_store: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This test's run store (a SQLite path or a fresh PostgreSQL database's URL), as ``$AGENTS_RUN_STORE``."""
+    target = str(run_store) if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("AGENTS_RUN_STORE", target)
+    return target
+
+
 @pytest.fixture
 def redis(fresh_redis: RedisServer) -> RedisServer:
     return fresh_redis
@@ -105,10 +121,16 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiStub]:
 
 
 @pytest.fixture
-def workers(redis: RedisServer, tmp_path: Path) -> Iterator[Callable[[int], list[Worker]]]:
-    """Start ``n`` workers on this test's Redis and run store (``$AGENTS_RUN_STORE``); all stopped after."""
+def workers(redis: RedisServer, store: str, tmp_path: Path) -> Iterator[Callable[[int], list[Worker]]]:
+    """Start ``n`` workers on this test's Redis and run store; all stopped after."""
     started: list[Worker] = []
-    env = {**os.environ, "CELERY_BROKER_URL": redis.url, "PYTHONPATH": str(REPO_ROOT), "AGENTS_SWEEP_SECONDS": "0.5"}
+    env = {
+        **os.environ,
+        "AGENTS_RUN_STORE": store,
+        "CELERY_BROKER_URL": redis.url,
+        "PYTHONPATH": str(REPO_ROOT),
+        "AGENTS_SWEEP_SECONDS": "0.5",
+    }
 
     def start(n: int) -> list[Worker]:
         new = [Worker(env, tmp_path / f"worker-{len(started) + i}.log") for i in range(n)]
@@ -123,9 +145,11 @@ def workers(redis: RedisServer, tmp_path: Path) -> Iterator[Callable[[int], list
 
 
 @pytest.fixture
-def api(redis: RedisServer, run_store: Path) -> RunService:
-    """The submitting side: a run service whose executor is Celery on this test's Redis."""
-    return RunService(run_store, executor=CeleryExecutor(redis.url))
+def api(redis: RedisServer, store: str) -> Iterator[RunService]:
+    """The submitting side: a run service on this test's store whose executor is Celery on its Redis."""
+    service = RunService(store, executor=CeleryExecutor(redis.url))
+    yield service
+    service.store.close()
 
 
 def calls(stub: GeminiStub) -> Counter[str]:
@@ -152,7 +176,7 @@ def test_two_workers_run_every_job_exactly_once_per_node(api, stub, workers):
     handles = [api.start(flow, {"topic": f"t{i}"}) for i in range(10)]
     for handle in handles:
         result = handle.wait(timeout=120)
-        assert result.ok, result.error
+        assert result.ok, result.error and result.error.message
         assert result.outputs == {"a": "ok", "b": "ok", "c": "ok"}
     assert calls(stub) == Counter(f"{node}: t{i}" for node in NODES for i in range(10))
     owners = {api.get(handle.run_id).owner.pid for handle in handles}
@@ -182,7 +206,7 @@ def test_a_killed_worker_s_run_is_finished_by_the_other_from_its_checkpoint(api,
     survivor = second if victim.pid == first.pid else first
 
     result = handle.wait(timeout=90)
-    assert result.ok, result.error
+    assert result.ok, result.error and result.error.message
     assert calls(stub) == Counter({"first: cats": 1, "second: cats": 2, "third: cats": 1})  # "first" is not redone
     info = api.get(handle.run_id)
     assert info.owner.pid == survivor.pid and info.attempts == 2
@@ -203,7 +227,7 @@ def test_runs_submitted_while_redis_is_down_complete_once_it_is_back(api, stub, 
     redis.start()
     for handle in handles:
         result = handle.wait(timeout=120)
-        assert result.ok, result.error
+        assert result.ok, result.error and result.error.message
     assert calls(stub) == Counter(f"{node}: t{i}" for node in NODES for i in range(4))
 
 

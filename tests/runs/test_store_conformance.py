@@ -460,3 +460,41 @@ def test_events_appended_together_are_all_or_nothing(store):
     with pytest.raises(RunConflict):  # r1's seq 1 is taken: r2's seq 2 is not written either
         store.append_events([("r2", 2, "node_started", "t", {}), ("r1", 1, "run_started", "t", {})])
     assert [e.seq for e in store.events("r2")] == [1]
+
+
+def test_processes_set_up_the_checkpoints_of_a_fresh_database_at_once(postgres_url):
+    """The saver's first set-up builds its indexes CONCURRENTLY, which waits for every open transaction:
+    workers starting their first runs together deadlocked on the set-up lock (a run failed with
+    DeadlockDetected). Now each waits its turn outside any transaction, and all of them go on."""
+    import asyncio
+
+    stores = [PostgresRunStore(postgres_url) for _ in range(4)]
+
+    async def first_use(store: PostgresRunStore) -> object:
+        async with store.checkpointer() as saver:
+            return await saver.aget_tuple({"configurable": {"thread_id": "nothing-yet"}})
+
+    async def all_at_once() -> list[object]:
+        return await asyncio.gather(*(first_use(store) for store in stores))
+
+    try:
+        assert asyncio.run(all_at_once()) == [None] * 4
+        assert all(store.has_checkpoint("nothing-yet") is False for store in stores)
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_a_deadlock_is_an_ordinary_failure_not_a_lost_store(postgres_url):
+    """``unavailable`` names the store only for a lost or refused connection; a transaction the server
+    rolled back (deadlock, serialization failure) is a failure of its own, not "lost its run store"."""
+    import psycopg
+    import sqlalchemy as sa
+
+    store = PostgresRunStore(postgres_url)
+    deadlock = psycopg.errors.DeadlockDetected("deadlock detected")
+    assert store.unavailable(deadlock) is None
+    assert store.unavailable(sa.exc.OperationalError("SELECT 1", {}, deadlock)) is None
+    assert store.unavailable(psycopg.errors.SerializationFailure("could not serialize")) is None
+    assert store.unavailable(psycopg.OperationalError("connection refused")) == store.where
+    store.close()

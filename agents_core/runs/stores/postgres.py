@@ -4,13 +4,15 @@ Runs and events go through the same SQLAlchemy code as SQLite
 (:mod:`.sql`); checkpoints are LangGraph's ``AsyncPostgresSaver``
 (``langgraph-checkpoint-postgres``) in the same database. Schema set-up (ours
 and the saver's ``setup()``) runs under a PostgreSQL advisory lock, so many
-processes may start at once. Pooled connections are checked before use
+processes may start at once (the saver's lock is polled for: see
+:func:`_take_advisory_lock`). Pooled connections are checked before use
 (``pool_pre_ping``): after a server restart the next statement reconnects
 instead of failing on a dead connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -26,12 +28,29 @@ _SCHEMA_LOCK = 0x6167_656E_7473_01  # "agents" 1
 _SAVER_LOCK = 0x6167_656E_7473_02
 #: The tables of LangGraph's ``AsyncPostgresSaver`` that hold a run's (thread's) checkpoints.
 _SAVER_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+#: Seconds between two tries of the saver's set-up lock.
+_LOCK_POLL_SECONDS = 0.05
 
 
 def psycopg_url(url: str | sa.URL) -> sa.URL:
     """``postgres://``, ``postgresql://`` or ``postgresql+psycopg://`` as SQLAlchemy's psycopg 3 URL."""
     parsed = sa.make_url(url)
     return parsed.set(drivername="postgresql+psycopg")
+
+
+async def _take_advisory_lock(connection: Any, key: int) -> None:
+    """Take a session advisory lock by polling ``pg_try_advisory_lock``, never by waiting in ``pg_advisory_lock``.
+
+    The saver's set-up on a fresh database runs ``CREATE INDEX CONCURRENTLY``, which waits for every
+    open transaction of the database, and a session blocked in ``pg_advisory_lock`` is one: two workers
+    starting their first runs at once deadlocked (one of the runs failed with ``DeadlockDetected``).
+    A session between two tries holds no transaction, so the holder's index build goes through.
+    """
+    while True:
+        row = await (await connection.execute("SELECT pg_try_advisory_lock(%s) AS taken", (key,))).fetchone()
+        if row and row["taken"]:
+            return
+        await asyncio.sleep(_LOCK_POLL_SECONDS)
 
 
 class PostgresRunStore(SqlRunStore):
@@ -48,6 +67,19 @@ class PostgresRunStore(SqlRunStore):
         with self._write() as connection:
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
             yield connection
+
+    def unavailable(self, error: BaseException) -> str | None:
+        """As for any SQL store, except that a transaction the server rolled back (a deadlock, a
+        serialization failure: SQLSTATE class 40, which psycopg files under ``OperationalError``)
+        is a failure of its own, not a lost store."""
+        seen: BaseException | None = error
+        for _ in range(10):  # the chain of causes; bounded, a chain can loop
+            if seen is None:
+                break
+            if str(getattr(seen, "sqlstate", None) or "").startswith("40"):
+                return None
+            seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+        return super().unavailable(error)
 
     def _driver_lost_connection(self, error: BaseException) -> bool:
         import psycopg
@@ -86,7 +118,7 @@ class PostgresRunStore(SqlRunStore):
         async with connection:
             saver = AsyncPostgresSaver(connection, serde=checkpoint_serializer())  # type: ignore[arg-type]
             if not self._saver_ready:
-                await connection.execute("SELECT pg_advisory_lock(%s)", (_SAVER_LOCK,))
+                await _take_advisory_lock(connection, _SAVER_LOCK)
                 try:
                     await saver.setup()
                 finally:

@@ -532,6 +532,11 @@ class SqlRunStore(RunStore):
         with self._reader.connect() as db:
             return [self._info(row) for row in db.execute(query).all()]
 
+    def count(self, status: str | Iterable[str]) -> int:
+        statuses = [status] if isinstance(status, str) else list(status)
+        with self._reader.connect() as db:
+            return int(db.execute(sa.select(sa.func.count()).where(runs.c.status.in_(statuses))).scalar() or 0)
+
     # -- costs and pruning ------------------------------------------------------------------
     def spend(self, workflow: str | None = None, since: float | None = None, until: float | None = None) -> float:
         query = sa.select(sa.func.sum(runs.c.cost_usd)).where(runs.c.cost_usd.is_not(None))
