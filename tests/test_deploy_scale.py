@@ -113,7 +113,9 @@ def test_with_mlflow_the_cluster_tracks_into_one_store_the_ui_reads(tmp_path: Pa
         assert "mlflow-artifacts:/app/data/mlartifacts" in services[name]["volumes"], name
     assert "mlflow-artifacts" in compose["volumes"]
     assert "5000:5000" in services["api"]["ports"]  # the UI (start.sh: mlflow ui on $MLFLOW_TRACKING_URI)
-    assert 'mlflow ui --backend-store-uri "${MLFLOW_TRACKING_URI}"' in (tmp_path / "ctx" / "start.sh").read_text()
+    assert "mlflow ui " in (tmp_path / "ctx" / "start.sh").read_text()  # it serves MLFLOW_BACKEND_STORE_URI:
+    assert services["api"]["environment"]["MLFLOW_BACKEND_STORE_URI"] == uri  # the store the workers track into
+    assert services["api"]["environment"]["MLFLOW_ARTIFACTS_DESTINATION"] == "/app/data/mlartifacts"
     from agents_core.observability.settings import artifact_location_for
 
     assert (
