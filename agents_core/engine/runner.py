@@ -102,15 +102,19 @@ def _overrides(
 
 
 class _Models:
-    """One chat model per distinct setting, built before the run so missing keys fail first."""
+    """One chat model per distinct setting, built before the run so missing keys fail first.
 
-    def __init__(self, plans: Mapping[str, NodePlan]) -> None:
-        from agents_core.llm.factory import get_chat_model
+    With ``loop`` (where the run will execute) the models are the ones the loop's runs
+    share (:func:`~agents_core.llm.factory.shared_chat_model`), built once, not per run.
+    """
+
+    def __init__(self, plans: Mapping[str, NodePlan], loop: asyncio.AbstractEventLoop | None = None) -> None:
+        from agents_core.llm.factory import get_chat_model, shared_chat_model
 
         self._models = {}
         for plan in plans.values():
             if plan.llm not in self._models:
-                self._models[plan.llm] = get_chat_model(plan.llm)
+                self._models[plan.llm] = get_chat_model(plan.llm) if loop is None else shared_chat_model(plan.llm, loop)
 
     def __call__(self, plan: NodePlan) -> Any:
         return self._models[plan.llm]
@@ -174,14 +178,17 @@ class PreparedRun:
 
 
 def _prepare(
-    workflow: Workflow, overrides: dict[str, Any], build_models: bool = True
+    workflow: Workflow,
+    overrides: dict[str, Any],
+    build_models: bool = True,
+    models_loop: asyncio.AbstractEventLoop | None = None,
 ) -> tuple[dict[str, NodePlan], _Models | None]:
     """Plan every node and build its model (or only check it): a missing key or package fails before any node runs."""
     plans = {node.id: plan_node(node, workflow, overrides) for node in workflow.nodes}
     if not build_models:
         _check_models(plans)
         return plans, None
-    return plans, _Models(plans)
+    return plans, _Models(plans, models_loop)
 
 
 def run_budget(workflow: Workflow, overrides: Mapping[str, Any]) -> float | None:
@@ -212,18 +219,20 @@ def prepare_run(
     fallback_to_local: bool = True,
     max_cost_usd: float | None = None,
     build_models: bool = True,
+    models_loop: asyncio.AbstractEventLoop | None = None,
 ) -> PreparedRun:
     """Check a new run: raises ``ValidationFailed``, ``InputError``, ``ProviderError``, ``PricingFileError``
     or ``BudgetUnenforceable`` before it exists. ``max_cost_usd`` overrides the workflow's budget (kept with the run).
     ``build_models=False`` checks the models without building them, for a run another process executes
     (the prepared run then only describes it: :func:`execute` needs one with its models).
+    ``models_loop`` is the loop the run will execute on: its models are the ones that loop's runs share.
     """
     workflow, text, file = _load(source)
     initial = check_inputs(workflow, inputs or {}, from_text=inputs_as_text)
     overrides, notices = _overrides(workflow, provider, model, fallback_to_local)
     if max_cost_usd is not None:
         overrides[BUDGET_OVERRIDE] = _positive_budget(max_cost_usd)
-    plans, models = _prepare(workflow, overrides, build_models)
+    plans, models = _prepare(workflow, overrides, build_models, models_loop)
     given = {name: initial[name] for name in (inputs or {})}  # as parsed: what a resume would start from
     return _price(PreparedRun(workflow, text, file, given, initial, overrides, plans, models, notices))
 

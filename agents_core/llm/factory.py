@@ -1,8 +1,13 @@
-"""``get_chat_model``: the one way the engine gets a LangChain chat model; ``check_chat_model`` without building it."""
+"""``get_chat_model``: the one way the engine gets a LangChain chat model; ``check_chat_model`` without building it;
+``shared_chat_model`` for the runs of one event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import threading
+import weakref
+from collections import OrderedDict
 from typing import Any
 
 from agents_core.errors import ProviderError
@@ -60,3 +65,40 @@ def structured_output_method(settings: ResolvedLLM) -> str | None:
     info = get_provider(settings.provider)
     chooser = info.resolve("structured_method") if info else None
     return chooser(settings) if chooser else None
+
+
+#: Shared models per event loop: {loop: {(settings, factory, credential): model}}, newest last.
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OrderedDict[tuple[Any, ...], Any]] = (
+    weakref.WeakKeyDictionary()
+)
+_SHARED_LOCK = threading.Lock()
+#: Distinct settings kept per loop (the least recently used one goes first).
+SHARED_MODELS_PER_LOOP = 64
+
+
+def shared_chat_model(settings: ResolvedLLM, loop: asyncio.AbstractEventLoop) -> Any:
+    """The chat model for ``settings`` that runs executing on ``loop`` share, built on first use.
+
+    Why: building a client per run cost more than many runs themselves (a Gemini client
+    loads its CA bundle three times, ~80 ms of CPU; LangChain serialises each new model
+    once for its callbacks). A model is reused only on the loop it was built for (async
+    clients hold loop-bound sessions) and only while its provider's registration, its
+    settings and its credential (the key the provider's ``check`` returns) are the same.
+    """
+    info, factory = _registered(settings)
+    checker = info.resolve("check")
+    credential = checker(settings) if checker is not None else None
+    key = (settings, factory, credential)
+    with _SHARED_LOCK:
+        models = _SHARED.setdefault(loop, OrderedDict())
+        model = models.get(key)
+        if model is not None:
+            models.move_to_end(key)
+            return model
+    model = get_chat_model(settings)
+    with _SHARED_LOCK:
+        models = _SHARED.setdefault(loop, OrderedDict())
+        model = models.setdefault(key, model)  # two first uses at once: both get the first one kept
+        while len(models) > SHARED_MODELS_PER_LOOP:
+            models.popitem(last=False)
+    return model

@@ -280,6 +280,8 @@ class RunService:
             fallback_to_local=fallback_to_local,
             max_cost_usd=max_cost_usd,
             build_models=self._remote is None,  # a worker builds them; here they are only checked
+            # runs here share their models with the other runs of the loop they execute on
+            models_loop=self._models_loop(),
         )
         check_monthly_budget(self.store, prepared.workflow)
         run_id = run_id or uuid.uuid4().hex[:12]
@@ -297,6 +299,11 @@ class RunService:
             raise
         self._track(run_id, prepared, tracking)
         return replace(self._launch(run_id, prepared, resumed=False, fresh=True), created_at=created)
+
+    def _models_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop this service's next run executes on, if it says (runs there share their models)."""
+        target = getattr(self._local, "target_loop", None)
+        return target() if self._remote is None and target is not None else None
 
     async def astart(self, workflow: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> RunHandle:
         """:meth:`start` for async code (the checks build models, so they run in a thread)."""

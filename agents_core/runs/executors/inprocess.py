@@ -170,5 +170,9 @@ class InProcessExecutor:
             adopt_loop(loop)
         self.loop = loop
 
+    def target_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the next run will execute on."""
+        return self.loop if self.loop is not None and not self.loop.is_closed() else run_loop()
+
     def submit(self, run_id: str, main: Callable[[], Coroutine[Any, Any, Any]]) -> RunTask:
         return RunTask(f"configurable-agents-run-{run_id}", main, self.loop).start()
