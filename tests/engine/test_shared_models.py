@@ -59,3 +59,22 @@ def test_the_runs_of_a_service_share_their_models(built: list[Any], tmp_path: An
         assert service.start(workflow, {"topic": topic}).wait(timeout=30).ok
     assert len(built) == 1  # three runs of three nodes on one setting: one model
     service.shutdown()
+
+
+def test_a_provider_without_a_check_gets_a_new_model_each_time() -> None:
+    """Nothing says what else its build depends on (an environment variable?), so nothing is shared."""
+    made: list[Any] = []
+
+    def factory(settings: ResolvedLLM) -> Any:
+        made.append(ScriptedChatModel(script=Script()))
+        return made[-1]
+
+    register_provider(ProviderInfo("unchecked", "no check", "m", factory=factory))
+    loop = asyncio.new_event_loop()
+    try:
+        settings = ResolvedLLM("unchecked", "m")
+        assert shared_chat_model(settings, loop) is not shared_chat_model(settings, loop)
+        assert len(made) == 2
+    finally:
+        loop.close()
+        unregister_provider("unchecked")
