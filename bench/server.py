@@ -28,6 +28,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="loads of each server, interleaved; the best counts")
     args = parser.parse_args()
-    register_provider(ProviderInfo("instant", "instant bench model", "instant-1", factory=lambda s: InstantChatModel()))
+    # with a check, as every built-in provider has, so the server shares the model between runs as it would theirs
+    instant = ProviderInfo("instant", "instant bench model", "instant-1", factory=lambda s: InstantChatModel())
+    register_provider(replace(instant, check=lambda settings: "no key"))
     with tempfile.TemporaryDirectory() as tmp:
         sync_settings = ServerSettings(run_store=f"{tmp}/sync/runs.sqlite", max_concurrent=args.clients, max_queue=1000)
         servers = {
