@@ -65,7 +65,7 @@ from agents_core.runs.executors.bounded import BoundedExecutor
 from agents_core.runs.executors.inprocess import InProcessExecutor
 from agents_core.runs.lifecycle import ACTIVE_STATUSES, INTERRUPTED, QUEUED, TERMINAL_STATUSES
 from agents_core.runs.service import RunHandle, RunService
-from agents_core.runs.store import RunInfo, default_store_target, run_totals
+from agents_core.runs.store import RunInfo, default_store_target
 
 log = logging.getLogger(__name__)
 
@@ -548,7 +548,6 @@ def _ended_row(handle: RunHandle, ended: Any) -> RunInfo:
     born claimed at ``created_at`` (one attempt), ended at the ``run_finished`` event's time."""
     result: RunResult = ended.result
     finished_at = ended.at.timestamp()
-    cost, tokens_in, tokens_out = run_totals([node.to_dict() for node in result.nodes])
     error = result.error.to_dict() if result.error else None
     return RunInfo(
         run_id=handle.run_id,
@@ -565,9 +564,9 @@ def _ended_row(handle: RunHandle, ended: Any) -> RunInfo:
         finished_at=finished_at,
         error_info=error,
         outputs=result.outputs,
-        cost_usd=cost,
-        input_tokens=tokens_in,
-        output_tokens=tokens_out,
+        cost_usd=result.cost_usd,  # the totals the end wrote (run_totals of the same records)
+        input_tokens=result.total_input_tokens,
+        output_tokens=result.total_output_tokens,
         attempts=1,
     )
 

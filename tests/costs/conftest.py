@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +50,21 @@ def service(run_store: Path) -> Iterator[Any]:
 def filled(service: Any, isolated_workspace: Path) -> Iterator[dict[str, list[str]]]:
     """Two priced runs of 'alpha', one of 'beta' (3 nodes of 10 in / 5 out tokens each), one unpriced run of 'gamma'."""
     (isolated_workspace / "pricing.yaml").write_text(PRICING_V1)
-    ids: dict[str, list[str]] = {"alpha": [], "beta": [], "gamma": []}
     with scripted_provider(Script()), scripted_provider(Script(), name="mystery"):
-        for name, provider in (
-            ("alpha", "scripted"),
-            ("alpha", "scripted"),
-            ("beta", "scripted"),
-            ("gamma", "mystery"),
-        ):
-            result = service.start(flow(name, provider), {"topic": "cats"}).wait(timeout=60)
-            assert result.ok, result.error
-            ids[name].append(result.run_id)
-        yield ids
+        yield run_the_mix(service)
+
+
+def run_the_mix(
+    service: Any, shape: Callable[[str, dict[str, Any]], None] | None = None, **start: Any
+) -> dict[str, list[str]]:
+    """alpha ×2 and beta on the priced ``scripted`` provider, gamma on the unpriced ``mystery`` one (both
+    registered by the caller); ``shape(name, workflow)`` may change a workflow first. Their run ids, by name."""
+    ids: dict[str, list[str]] = {"alpha": [], "beta": [], "gamma": []}
+    for name, provider in (("alpha", "scripted"), ("alpha", "scripted"), ("beta", "scripted"), ("gamma", "mystery")):
+        data = flow(name, provider)
+        if shape is not None:
+            shape(name, data)
+        result = service.start(data, {"topic": "cats"}, **start).wait(timeout=60)
+        assert result.ok, result.error
+        ids[name].append(result.run_id)
+    return ids

@@ -18,11 +18,16 @@ import pytest
 from agents_core.runs.service import RunService
 from agents_core.runs.store import SqliteRunStore
 from tests.conftest import EXAMPLES_DIR
-from tests.costs.conftest import PRICING_V1, flow
+from tests.costs.conftest import PRICING_V1, run_the_mix
 from tests.fakes import Script, scripted_provider
 
 NOTEBOOK = EXAMPLES_DIR / "notebooks" / "cost_report.ipynb"
 RUN_COST = 3 * (10 * 1000 + 5 * 2000) / 1e6  # 3 nodes of 10 in / 5 out tokens at PRICING_V1
+
+
+def _beta_in_its_own_experiment(name: str, workflow: dict[str, Any]) -> None:
+    if name == "beta":
+        workflow["config"]["observability"] = {"mlflow": {"experiment_name": "other"}}
 
 
 @pytest.fixture(scope="module")
@@ -33,25 +38,13 @@ def tracked_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
     """
     root = tmp_path_factory.mktemp("tracked-ws")
     (root / "pricing.yaml").write_text(PRICING_V1)
-    ids: dict[str, list[str]] = {"alpha": [], "beta": [], "gamma": []}
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AGENTS_WORKSPACE", str(root))
         env.delenv("MLFLOW_TRACKING_URI", raising=False)
         service = RunService(SqliteRunStore(root / "runs.sqlite"))
         try:
             with scripted_provider(Script()), scripted_provider(Script(), name="mystery"):
-                for name, provider in (
-                    ("alpha", "scripted"),
-                    ("alpha", "scripted"),
-                    ("beta", "scripted"),
-                    ("gamma", "mystery"),
-                ):
-                    data = flow(name, provider)
-                    if name == "beta":
-                        data["config"]["observability"] = {"mlflow": {"experiment_name": "other"}}
-                    result = service.start(data, {"topic": "cats"}, tracking=True).wait(timeout=60)
-                    assert result.ok, result.error
-                    ids[name].append(result.run_id)
+                ids = run_the_mix(service, _beta_in_its_own_experiment, tracking=True)
         finally:
             service.shutdown(timeout=10)
             assert service.flush_tracking(120)

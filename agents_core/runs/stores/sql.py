@@ -168,6 +168,11 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _event_params(run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One ``run_events`` row as the parameters of :data:`_INSERT_EVENT` (every writer of events uses it)."""
+    return {"run_id": run_id, "seq": seq, "kind": kind, "at": at, "data": _dumps(data)}
+
+
 class SqlRunStore(RunStore):
     """The run store on a SQLAlchemy engine; subclasses add the dialect's set-up and checkpoints."""
 
@@ -303,8 +308,7 @@ class SqlRunStore(RunStore):
         with self._conflicts(run_id), self._write() as db:
             db.execute(_FINISH, values)
             if events:
-                rows = [dict(run_id=run_id, seq=q, kind=k, at=a, data=_dumps(d)) for q, k, a, d in events]
-                db.execute(_INSERT_EVENT, rows)
+                db.execute(_INSERT_EVENT, [_event_params(run_id, *event) for event in events])
             if final_event is not None:
                 self._insert_event(db, run_id, *final_event)
 
@@ -412,7 +416,7 @@ class SqlRunStore(RunStore):
 
     @staticmethod
     def _insert_event(db: Connection, run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> None:
-        db.execute(_INSERT_EVENT, dict(run_id=run_id, seq=seq, kind=kind, at=at, data=_dumps(data)))
+        db.execute(_INSERT_EVENT, _event_params(run_id, seq, kind, at, data))
 
     @staticmethod
     def _last_seq(db: Connection, run_id: str) -> int:
@@ -425,7 +429,7 @@ class SqlRunStore(RunStore):
     def append_events(self, rows: Sequence[tuple[str, int, str, str, dict[str, Any]]]) -> None:
         if not rows:
             return
-        params = [dict(run_id=r, seq=seq, kind=kind, at=at, data=_dumps(data)) for r, seq, kind, at, data in rows]
+        params = [_event_params(*row) for row in rows]
         with self._conflicts(", ".join(sorted({row[0] for row in rows}))), self._write() as db:
             db.execute(_INSERT_EVENT, params)
 
