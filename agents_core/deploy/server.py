@@ -29,11 +29,11 @@ This module imports FastAPI at its top, so only code that serves imports it
 """
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -269,80 +269,6 @@ class BodyLimitMiddleware:
 # -- the app --------------------------------------------------------------------------------
 
 
-class FinishedRuns:
-    """An observer of the run service that hands a run's end to the requests waiting for it (no polling).
-
-    A request that starts a run listens before the run exists (:meth:`listen`), so
-    its end cannot slip by, and gets the ``run_finished`` event itself (its result and
-    time): a sync ``POST /run`` answers without reading the run back.
-    """
-
-    name = "server sync waits"
-
-    def __init__(self) -> None:
-        self._waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]]] = {}
-        self._lock = threading.Lock()
-
-    def on_event(self, event: Any) -> None:
-        if getattr(event, "kind", None) != "run_finished":
-            return
-        with self._lock:
-            waiters = self._waiters.pop(event.run_id, [])
-        for loop, future in waiters:
-            loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(event))
-
-    def listen(self, run_id: str) -> asyncio.Future[Any]:
-        """A future the run's result is set on when it ends in this process (call on the request's loop)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        with self._lock:
-            self._waiters.setdefault(run_id, []).append((loop, future))
-        return future
-
-    def stop_listening(self, run_id: str, future: asyncio.Future[Any]) -> None:
-        with self._lock:
-            left = [w for w in self._waiters.get(run_id, []) if w[1] is not future]
-            if left:
-                self._waiters[run_id] = left
-            else:
-                self._waiters.pop(run_id, None)
-
-    async def wait(
-        self,
-        run_id: str,
-        timeout: float,
-        service: RunService,
-        poll: float | None = None,
-        future: asyncio.Future[Any] | None = None,
-    ) -> tuple[bool, Any]:
-        """Whether the run ended within ``timeout`` seconds, and its ``run_finished`` event when this process heard it.
-
-        A run this process executes wakes the waiter through :meth:`on_event`; one that a
-        worker executes (``poll`` seconds given) is looked up in the shared store every ``poll`` s.
-        ``future`` is one from :meth:`listen` taken before the run started.
-        """
-        loop = asyncio.get_running_loop()
-        listened_first = future is not None
-        future = future if future is not None else self.listen(run_id)
-        try:
-            if not listened_first and await asyncio.to_thread(service.result, run_id) is not None:
-                return True, None  # it ended before we listened
-            if poll is None:
-                return True, await asyncio.wait_for(future, timeout)
-            deadline = loop.time() + timeout
-            while (left := deadline - loop.time()) > 0:
-                try:
-                    return True, await asyncio.wait_for(asyncio.shield(future), min(poll, left))
-                except TimeoutError:
-                    if await asyncio.to_thread(service.result, run_id) is not None:
-                        return True, None
-            return False, None
-        except TimeoutError:
-            return False, None
-        finally:
-            self.stop_listening(run_id, future)
-
-
 def request_hash(body: Any) -> str:
     """A stable digest of a request body (keys sorted), to tell a repeated request from a different one."""
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, default=str)
@@ -363,12 +289,6 @@ class JobServer:
         self.service = service
         self.settings = settings
         self._admitting = 0
-        self.finished = FinishedRuns()
-        adder = getattr(service, "add_observer", None)
-        if adder is not None:
-            adder(self.finished)
-        else:
-            service.observers.append(self.finished)
 
     # -- admission ----------------------------------------------------------------------------
     def load(self) -> int:
@@ -489,35 +409,27 @@ class JobServer:
                 return await self.replay(*existing, digest)
         self._admitting += 1
         try:
-            waiter = self.finished.listen(job_id) if self.settings.sync_timeout > 0 else None
-            try:
-                handle = await self.service.astart(self.workflow, inputs, run_id=job_id)
-            except BaseException:
-                if waiter is not None:
-                    self.finished.stop_listening(job_id, waiter)
-                raise
+            handle = await self.service.astart(self.workflow, inputs, run_id=job_id)
         except BaseException:
             if key is not None:
                 await asyncio.to_thread(store.forget_key, scope, key, job_id)
             raise
         finally:
             self._admitting -= 1
-        return await self.answer(job_id, waiter=waiter, started=handle)
+        return await self.answer(job_id, started=handle)
 
-    async def answer(
-        self, job_id: str, replayed: bool = False, waiter: Any = None, started: RunHandle | None = None
-    ) -> JSONResponse:
+    async def answer(self, job_id: str, replayed: bool = False, started: RunHandle | None = None) -> JSONResponse:
         """The job's response once it ends or the sync timeout passes.
 
-        For a run this request ``started`` and this process ran to its end, the row is what
-        the run's end wrote, known here already: it is not read back.
+        For a run this request ``started``, the row is what its end wrote, known here
+        already from its ``run_finished``: it is not read back.
         """
         timeout = self.settings.sync_timeout
         ended: Any = None
-        finished = False
         if timeout > 0:
-            poll = 0.2 if self.remote else None  # a worker's run ends in another process: ask the store
-            finished, ended = await self.finished.wait(job_id, timeout, self.service, poll, waiter)
+            with contextlib.suppress(TimeoutError):  # a run of this process is heard at its end; a worker's, polled
+                ended = await self.service.await_end(job_id, timeout, poll=0.2)
+        finished = ended is not None
         if ended is not None and started is not None and started.created_at is not None:
             return self.response_for(self.describe(_ended_row(started, ended), ended.result), True, replayed)
         result = ended.result if ended is not None else None

@@ -114,10 +114,33 @@ class _Live:
     changed: threading.Condition = field(default_factory=threading.Condition)
     task: RunTask | None = None
     finished: bool = False
+    #: Its ``run_finished`` once the store has it (so a waiter in this process needs no read).
+    ended: RunFinished | None = None
+    _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[RunFinished | None]]] = field(default_factory=list)
 
     def notify(self) -> None:
         with self.changed:
             self.changed.notify_all()
+
+    def end(self, event: RunFinished | None) -> None:
+        """The run is over: ``event`` is its recorded ``run_finished`` (``None``: its end could not be recorded)."""
+        with self.changed:
+            self.ended, self.finished = event, True
+            waiters, self._waiters = self._waiters, []
+            self.changed.notify_all()
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # the waiter's loop is closed: nobody waits any more
+                loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(event))
+
+    def listen(self) -> asyncio.Future[RunFinished | None] | None:
+        """A future of its end on the running loop; ``None`` when it is over already (see :attr:`ended`)."""
+        loop = asyncio.get_running_loop()
+        with self.changed:
+            if self.finished:
+                return None
+            future: asyncio.Future[RunFinished | None] = loop.create_future()
+            self._waiters.append((loop, future))
+            return future
 
 
 @dataclass(frozen=True)
@@ -556,6 +579,7 @@ class RunService:
         """
         pending = list(pending)
         deadline, pause = time.monotonic() + FINISH_RETRY_SECONDS, 0.2
+        recorded = False
         while True:
             event = RunFinished(live.run_id, result).stamped(pending[-1].event.seq + 1 if pending else seq)
             error = result.error.to_dict() if result.error else None
@@ -571,6 +595,7 @@ class RunService:
                     events=[item.row()[1:] for item in pending],
                     finished_at=event.at.timestamp(),
                 )
+                recorded = True
                 break
             except Exception as exc:
                 store = self.store.unavailable(exc)
@@ -593,8 +618,7 @@ class RunService:
         for item in pending:
             item.written(item.event)
         self._observe(event)
-        live.finished = True
-        live.notify()
+        live.end(event if recorded else None)  # an end the store lacks is only what a reader finds there
         with self._lock:
             self._live.pop(live.run_id, None)
         _mark_process_run(live.run_id, -1)
@@ -761,6 +785,11 @@ class RunService:
 
     def result(self, run_id: str) -> RunResult | None:
         """The result of the run's last execution (from its last ``run_finished``), or ``None`` while active."""
+        event = self._finished_event(run_id)
+        return event.result if event is not None else None
+
+    def _finished_event(self, run_id: str) -> RunFinished | None:
+        """The run's last ``run_finished`` in the store, or ``None`` while it is active."""
         info = self.get(run_id)
         if info.status not in TERMINAL_STATUSES:
             return None
@@ -769,44 +798,76 @@ class RunService:
         if finished:
             event = event_from_dict(finished[-1].data)
             assert isinstance(event, RunFinished)
-            return event.result
+            return event
         return None
 
-    def _result_through_outages(self, run_id: str, last_try: bool) -> RunResult | None:
-        """:meth:`result`, but ``None`` (not yet) while the store is unreachable, until the last try."""
+    def _end_through_outages(self, run_id: str, last_try: bool) -> RunFinished | None:
+        """:meth:`_finished_event`, but ``None`` (not yet) while the store is unreachable, until the last try."""
         try:
-            return self.result(run_id)
+            return self._finished_event(run_id)
         except Exception as exc:
             if last_try or self.store.unavailable(exc) is None:
                 raise
             return None
 
     def wait(self, run_id: str, timeout: float | None = None, *, poll: float = 0.25) -> RunResult:
-        """Block until the run ends; its result. ``TimeoutError`` after ``timeout`` seconds."""
+        """Block until the run ends; its result. ``TimeoutError`` after ``timeout`` seconds.
+
+        A run this process executes is heard when it ends (no read); any other is read from the store.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            result = self._result_through_outages(run_id, deadline is not None and time.monotonic() >= deadline)
-            if result is not None:
-                return result
+            live = self._live.get(run_id)
+            if live is not None:
+                with live.changed:
+                    live.changed.wait_for(lambda live=live: live.finished, poll)
+                if live.ended is not None:
+                    return live.ended.result
+                if not live.finished:  # still running here: nothing to read yet
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise TimeoutError(f"run {run_id!r} is still running after {timeout:g} s.")
+                    continue
+            event = self._end_through_outages(run_id, deadline is not None and time.monotonic() >= deadline)
+            if event is not None:
+                return event.result
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"run {run_id!r} is still {self.get(run_id).status} after {timeout:g} s.")
-            live = self._live.get(run_id)
-            if live is not None and live.task is not None:
-                live.task.join(poll)
-            else:
+            if live is None:
                 time.sleep(poll)
 
     async def await_run(self, run_id: str, timeout: float | None = None) -> RunResult:
         """:meth:`wait` for async code."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        return (await self.await_end(run_id, timeout)).result
+
+    async def await_end(self, run_id: str, timeout: float | None = None, *, poll: float = 0.25) -> RunFinished:
+        """The run's ``run_finished`` event (its result and when it ended), once it ends.
+
+        A run this process executes wakes the waiter when its end is recorded (no polling,
+        no read); a run executing elsewhere (a worker's) is looked for in the store every
+        ``poll`` s. ``TimeoutError`` after ``timeout`` seconds.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while True:
-            last = deadline is not None and time.monotonic() >= deadline
-            result = self._result_through_outages(run_id, last)
-            if result is not None:
-                return result
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"run {run_id!r} is still {self.get(run_id).status} after {timeout:g} s.")
-            await asyncio.sleep(0.02 if run_id in self._live else 0.25)
+            live = self._live.get(run_id)
+            future = live.listen() if live is not None else None
+            if future is not None:
+                left = None if deadline is None else max(deadline - loop.time(), 0.0)
+                with contextlib.suppress(TimeoutError):
+                    ended = await asyncio.wait_for(future, left)
+                    if ended is not None:
+                        return ended
+            elif live is not None and live.ended is not None:
+                return live.ended
+            last = deadline is not None and loop.time() >= deadline
+            event = await asyncio.to_thread(self._end_through_outages, run_id, last)
+            if event is not None:
+                return event
+            if deadline is not None and loop.time() >= deadline:
+                status = (await asyncio.to_thread(self.get, run_id)).status
+                raise TimeoutError(f"run {run_id!r} is still {status} after {timeout:g} s.")
+            if future is None:
+                await asyncio.sleep(poll if deadline is None else min(poll, max(deadline - loop.time(), 0.0)))
 
     def fail(self, run_id: str, message: str, hint: str = "") -> RunInfo:
         """Give up on a run that stopped without success and will not be tried again: it becomes ``failed``.

@@ -7,6 +7,7 @@ thread and loop); only the model is scripted.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -339,3 +340,24 @@ def test_a_long_runs_progress_is_in_the_log_while_it_runs(service, script):
     _wait_for(lambda: _started(service, handle.run_id, "second"), timeout=5)
     assert service.get(handle.run_id).status == "running"
     assert handle.wait(timeout=30).ok
+
+
+def test_waiting_for_a_run_of_this_process_hears_its_end_without_reading_the_store(service, script, monkeypatch):
+    """wait and await_end are woken by the run's recorded end and return it as it was written."""
+    script.replies["second"] = [Slow(0.5, "B")]
+    reads: list[str] = []
+    read = service._end_through_outages
+    monkeypatch.setattr(service, "_end_through_outages", lambda *a: reads.append("read") or read(*a))
+
+    async def ended() -> Any:
+        handle = await service.astart(THREE_STEPS, {"topic": "cats"})
+        return await service.await_end(handle.run_id, timeout=30)
+
+    event = asyncio.run(ended())
+    assert event.kind == "run_finished" and event.result.ok and reads == []
+    stored = service.store.events(event.run_id)[-1]
+    assert stored.seq == event.seq and stored.data == event.to_dict()  # what the waiter got is what the log has
+    script.replies["second"] = [Slow(0.5, "B")]
+    handle = service.start(THREE_STEPS, {"topic": "dogs"})
+    assert handle.wait(timeout=30).ok and reads == []
+    assert service.wait(handle.run_id, timeout=5).ok and reads == ["read"]  # over: from the store
