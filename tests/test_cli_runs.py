@@ -387,3 +387,25 @@ def test_a_run_cancelled_from_another_process_exits_130(tmp_path, run_store):
         process.kill()
     assert process.returncode == 130, err
     assert f"cancelled run {run_id}; resume it with: configurable-agents run --resume {run_id}" in err
+
+
+def test_a_cancel_shows_the_nodes_that_ended_before_it_was_heard(service, script, capsys):
+    """A Ctrl+C can come between an event reaching the log and its line reaching the terminal:
+    the cancel shows the rest of the log, each node once."""
+    from agents_core.cli.run_progress import RunProgress
+
+    handle = service.start(THREE_STEPS, {"topic": "cats"})
+    handle.wait(timeout=30)
+    events = list(handle.events())
+    first_finished = next(i for i, e in enumerate(events) if e.kind == "node_finished")
+    progress = RunProgress(as_json=False)
+    for event in events[:first_finished]:  # the interrupt came just before the first node's line
+        progress.show(event)
+    assert "✓ first" not in capsys.readouterr().err
+
+    progress.stop()
+    progress.show_rest(handle.events(progress.last_seq))
+    err = capsys.readouterr().err
+    assert [line.split()[1] for line in err.splitlines() if line.startswith("✓")] == ["first", "second", "third"]
+    assert progress.result is not None and progress.result.status == "success"
+    assert progress.last_seq == events[-1].seq

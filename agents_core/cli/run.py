@@ -13,12 +13,15 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from agents_core.cli.app import app
 from agents_core.cli.output import EXIT_OK, EXIT_RUN_FAILED, validated
+
+if TYPE_CHECKING:
+    from agents_core.cli.run_progress import RunProgress
 
 #: How long a cancelled run may take to write its terminal status before the command gives up waiting.
 CANCEL_WAIT_SECONDS = 10.0
@@ -71,7 +74,7 @@ def run(
     ] = None,
 ) -> None:
     """Run a workflow with live per-node progress (or resume a failed run). Ctrl+C cancels it."""
-    from agents_core.cli.run_progress import collect_inputs, print_result
+    from agents_core.cli.run_progress import RunProgress, collect_inputs, print_result
     from agents_core.cli.runs import exit_with_error
     from agents_core.errors import InputError
     from agents_core.runs import default_service
@@ -79,6 +82,7 @@ def run(
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow's set-up chatter stays out of the progress
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     handle = None
+    progress = RunProgress(as_json=as_json)
     try:
         try:
             service = default_service()
@@ -92,10 +96,10 @@ def run(
                 handle = service.start(
                     file, values, provider=provider, model=model, max_cost_usd=max_cost_usd, tracking=mlflow
                 )
-            result = print_result(handle.events(), as_json=as_json)
+            result = print_result(handle.events(), progress)
             _flush_tracking(service)
         except KeyboardInterrupt as interrupt:
-            _cancelled(handle, interrupt, as_json=as_json)
+            _cancelled(handle, interrupt, progress)
         except Exception as exc:
             exit_with_error(exc, as_json=as_json)
     finally:
@@ -118,7 +122,7 @@ def _cancel_message(run_id: str) -> None:
     sys.stderr.write(f"cancelled run {run_id}; resume it with: configurable-agents run --resume {run_id}\n")
 
 
-def _cancelled(handle: Any, interrupt: KeyboardInterrupt, *, as_json: bool) -> None:
+def _cancelled(handle: Any, interrupt: KeyboardInterrupt, progress: RunProgress) -> None:
     """Ctrl+C or SIGTERM: cancel the run (if it exists yet), wait for its terminal status, say how to resume."""
     from agents_core.errors import RunCancelled, exit_code
 
@@ -130,12 +134,15 @@ def _cancelled(handle: Any, interrupt: KeyboardInterrupt, *, as_json: bool) -> N
             sys.stderr.write("cancelled before the run started.\n")
             raise typer.Exit(code)
         handle.cancel()
+        progress.stop()
         try:
             handle.wait(timeout=CANCEL_WAIT_SECONDS)
         except TimeoutError:
             sys.stderr.write(f"warning: run {handle.run_id} has not stopped yet; it is marked for cancel.\n")
+        else:
+            progress.show_rest(handle.events(progress.last_seq))  # nodes that ended as the Ctrl+C came
         _cancel_message(handle.run_id)
-        if as_json:
+        if progress.as_json:
             error = RunCancelled(
                 f"run {handle.run_id!r} was cancelled; the state of its last finished node is kept.",
                 f"Resume it with: configurable-agents run --resume {handle.run_id}",

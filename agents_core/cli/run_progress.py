@@ -110,35 +110,69 @@ def _run_cost(result: RunResult) -> str:
     return f"{total} ({', '.join(sources)})" if sources and result.cost_usd is not None else total
 
 
-def print_result(events: Iterator[RunEvent], *, as_json: bool) -> RunResult:
-    """Consume the events, showing progress (unless ``as_json``); print outputs; return the result."""
-    from rich.console import Console
+class RunProgress:
+    """The progress lines of one run, remembering the last event shown.
 
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
-    result: RunResult | None = None
-    live = _Progress(console) if console.is_terminal and not as_json else None
+    Why: a Ctrl+C can land between an event reaching the log and its line
+    reaching the terminal (events are written in groups), so the cancel shows
+    the rest of the log with :meth:`show_rest` and no finished node goes unsaid.
+    """
+
+    def __init__(self, *, as_json: bool) -> None:
+        from rich.console import Console
+
+        self.as_json = as_json
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.spinners = self.console.is_terminal and not as_json  # off once stopped: lines print plainly
+        self.live: _Progress | None = None
+        self.last_seq = 0
+        self.result: RunResult | None = None
+
+    def show(self, event: RunEvent) -> None:
+        """One event: the run's start with its notices, a node's spinner or line, the result."""
+        self.last_seq = max(self.last_seq, event.seq)
+        console = self.console
+        if isinstance(event, RunStarted) and not self.as_json:
+            for notice in event.notices:
+                console.print("[yellow]note:[/] ", markup=True, end="")
+                console.print(neutralise(notice), markup=False)
+            verb = "resuming" if event.resumed else "running"
+            console.print(neutralise(f"{verb} {event.workflow_name} (run id {event.run_id})"), markup=False)
+        elif isinstance(event, NodeStarted) and self.spinners:
+            if self.live is None:
+                self.live = _Progress(console)
+            self.live.start(event.node)
+        elif isinstance(event, NodeFinished | NodeFailed):
+            if self.live:
+                self.live.finish(event.record.id, _node_line(event.record))
+            elif not self.as_json:
+                console.print(_node_line(event.record), markup=False)
+        elif isinstance(event, RunFinished):
+            self.result = event.result
+
+    def show_rest(self, events: Iterator[RunEvent]) -> None:
+        """The events after the last one shown (an ended run's log: the iterator stops at its end)."""
+        for event in events:
+            if event.seq > self.last_seq:
+                self.show(event)
+
+    def stop(self) -> None:
+        self.spinners = False
+        if self.live:
+            self.live.stop()
+            self.live = None
+
+
+def print_result(events: Iterator[RunEvent], progress: RunProgress) -> RunResult:
+    """Consume the events, showing progress (unless ``as_json``); print outputs; return the result."""
     try:
         for event in events:
-            if isinstance(event, RunStarted) and not as_json:
-                for notice in event.notices:
-                    console.print("[yellow]note:[/] ", markup=True, end="")
-                    console.print(neutralise(notice), markup=False)
-                verb = "resuming" if event.resumed else "running"
-                console.print(neutralise(f"{verb} {event.workflow_name} (run id {event.run_id})"), markup=False)
-            elif isinstance(event, NodeStarted) and live:
-                live.start(event.node)
-            elif isinstance(event, NodeFinished | NodeFailed):
-                if live:
-                    live.finish(event.record.id, _node_line(event.record))
-                elif not as_json:
-                    console.print(_node_line(event.record), markup=False)
-            elif isinstance(event, RunFinished):
-                result = event.result
+            progress.show(event)
     finally:
-        if live:
-            live.stop()
+        progress.stop()
+    result = progress.result
     assert result is not None
-    if as_json:
+    if progress.as_json:
         body = strict_json_value(result.to_dict())
         sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n")
     else:
