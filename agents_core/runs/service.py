@@ -48,7 +48,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from agents_core.engine.events import RunEvent, RunFinished, RunResult, RunStarted, event_from_dict
 from agents_core.errors import RunConflict, RunError, category_of, describe_exception
-from agents_core.runs.budgets import check_monthly_budget
+from agents_core.runs.budgets import check_monthly_budget, monthly_budget
 from agents_core.runs.event_batch import EventBatch, QueuedEvent
 from agents_core.runs.executors import CELERY, make_executor
 from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask
@@ -219,6 +219,10 @@ class RunService:
         self._lock = threading.Lock()
         self._observer_failed: set[int] = set()
         self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventBatch] = weakref.WeakKeyDictionary()
+        # per loop, the workflows whose models its runs share already: their starts run inline (astart)
+        self._warm_starts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]] = (
+            weakref.WeakKeyDictionary()
+        )
         # one checkpointer connection for the runs executing on the runs loop, not one per run
         self._savers = SharedCheckpointer(lambda: self.store.checkpointer())
         self.reap()
@@ -329,8 +333,30 @@ class RunService:
         return target() if self._remote is None and target is not None else None
 
     async def astart(self, workflow: Any, inputs: Mapping[str, Any] | None = None, **options: Any) -> RunHandle:
-        """:meth:`start` for async code (the checks build models, so they run in a thread)."""
-        return await asyncio.to_thread(self.start, workflow, inputs, **options)
+        """:meth:`start` for async code.
+
+        The first start of a workflow object on a loop runs in a thread: its checks build the models
+        that loop's runs then share. Later starts of it run inline, as nothing in them waits any more
+        but the run row's insert: the hop to a thread and back cost a server more than the start itself
+        (the two threads handing the GIL to each other). A workflow given as a file or a dict, one with
+        a monthly budget (a query of the month's spend) and runs for workers always start in a thread.
+        """
+        key = self._inline_start_key(workflow, options)
+        warm = self._warm_starts.setdefault(asyncio.get_running_loop(), {}) if key is not None else None
+        if warm is not None and warm.get(key) is workflow:
+            return self.start(workflow, inputs, **options)
+        handle = await asyncio.to_thread(self.start, workflow, inputs, **options)
+        if warm is not None:
+            warm[key] = workflow  # held, so its id cannot name another workflow later
+        return handle
+
+    def _inline_start_key(self, workflow: Any, options: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """What decides the models of a start (see :meth:`astart`), or None for a start never made inline."""
+        from agents_core.config.models import Workflow
+
+        if self._remote is not None or not isinstance(workflow, Workflow) or monthly_budget(workflow) is not None:
+            return None
+        return (id(workflow), options.get("provider"), options.get("model"), options.get("fallback_to_local", True))
 
     def resume(self, run_id: str, *, max_cost_usd: float | None = None, tracking: bool | None = None) -> RunHandle:
         """Continue a failed, cancelled or interrupted run from its last checkpoint.

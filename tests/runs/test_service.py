@@ -308,6 +308,38 @@ def test_async_forms(make_store, script):
     assert events[0].kind == "run_started" and events[-1].kind == "run_finished" and result.ok
 
 
+def test_async_starts_of_a_workflow_run_inline_once_its_models_are_built(make_store, script, monkeypatch):
+    """astart: the first start of a workflow object on a loop goes to a thread (it builds the models);
+    the later ones run on the loop itself. A dict, or a workflow with a monthly budget, always goes to a thread."""
+    from agents_core.workflow import load_workflow
+
+    workflow = load_workflow(THREE_STEPS)
+    budgeted = load_workflow(
+        {**THREE_STEPS, "config": {**THREE_STEPS.get("config", {}), "execution": {"monthly_budget_usd": 5.0}}}
+    )
+    service = RunService(make_store())
+    threads: list[str] = []
+    start = service.start
+    monkeypatch.setattr(
+        service, "start", lambda *a, **k: threads.append(threading.current_thread().name) or start(*a, **k)
+    )
+
+    async def main() -> list[Any]:
+        here = threading.current_thread().name
+        handles = [await service.astart(workflow, {"topic": t}) for t in ("a", "b", "c")]
+        handles.append(await service.astart(THREE_STEPS, {"topic": "d"}))
+        handles.append(await service.astart(workflow, {"topic": "e"}, provider="scripted"))  # other models: a thread
+        handles.append(await service.astart(workflow, {"topic": "f"}, provider="scripted"))
+        handles += [await service.astart(budgeted, {"topic": t}) for t in ("g", "h")]
+        results = [await service.await_run(h.run_id, timeout=30) for h in handles]
+        return [name == here for name in threads], results
+
+    inline, results = asyncio.run(main())
+    assert inline == [False, True, True, False, False, True, False, False]
+    assert all(result.ok for result in results)
+    service.shutdown()
+
+
 def test_a_short_runs_events_are_written_with_its_end_in_one_transaction(store_path, script, monkeypatch):
     """Group commit: a run that ends within the flush window writes row, then events + end together."""
     from agents_core.runs import event_batch

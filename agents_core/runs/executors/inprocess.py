@@ -111,7 +111,14 @@ class RunTask:
         self.error: BaseException | None = None
 
     def start(self) -> RunTask:
-        self._loop.call_soon_threadsafe(self._begin)
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self._loop:  # started on its own loop (a server's inline start)
+            self._loop.call_soon(self._begin)  # no wake-up of the loop through its self-pipe
+        else:
+            self._loop.call_soon_threadsafe(self._begin)
         return self
 
     def _begin(self) -> None:
