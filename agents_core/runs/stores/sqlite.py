@@ -22,16 +22,18 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.dialects.sqlite
 from sqlalchemy.engine import Connection
 
 from agents_core.runs.store import checkpoint_path, checkpoint_serializer
-from agents_core.runs.stores.sql import SqlRunStore
+from agents_core.runs.stores.sql import SqlRunStore, Writes
 
 #: LangGraph's ``AsyncSqliteSaver`` tables (its own ``setup`` creates them the same way).
 _CHECKPOINT_SCHEMA = """
@@ -111,6 +113,81 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement as SQLite's driver takes it: the SQL, then each ``?``'s name, default and converter."""
+
+    sql: str
+    binds: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+
+    def args(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        values = []
+        for name, default, convert in self.binds:
+            value = params.get(name, default)
+            if value is _MISSING:
+                raise KeyError(f"no value for the statement's parameter {name!r}")
+            values.append(convert(value) if convert is not None and value is not None else value)
+        return tuple(values)
+
+
+_COMPILED: dict[tuple[int, frozenset[str]], tuple[Any, _Compiled]] = {}
+_DIALECT = sa.dialects.sqlite.dialect()
+
+
+def _compiled(statement: Any, keys: frozenset[str]) -> _Compiled:
+    """The statement compiled once per set of parameter names (an INSERT lists only the columns given)."""
+    cached = _COMPILED.get((id(statement), keys))
+    if cached is not None:
+        return cached[1]
+    compiled = statement.compile(dialect=_DIALECT, column_keys=sorted(keys))
+    binds = []
+    for name in compiled.positiontup or ():
+        bind = compiled.binds[name]
+        default = _MISSING if bind.required or name in keys else bind.effective_value
+        binds.append((name, default, bind.type.bind_processor(_DIALECT)))
+    result = _Compiled(compiled.string, tuple(binds))
+    _COMPILED[(id(statement), keys)] = (statement, result)  # the statement is held, so its id stays its own
+    return result
+
+
+class DriverWrites(Writes):
+    """The hot path's statements straight to SQLite's driver (see :class:`Writes`); its errors as SQLAlchemy's."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def execute(self, statement: Any, params: dict[str, Any]) -> None:
+        compiled = _compiled(statement, frozenset(params))
+        args = compiled.args(params)
+        with _as_sqlalchemy_errors(compiled.sql, args):
+            self.connection.execute(compiled.sql, args)
+
+    def executemany(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        compiled = _compiled(statement, frozenset(rows[0]))
+        args = [compiled.args(row) for row in rows]
+        with _as_sqlalchemy_errors(compiled.sql, args):
+            self.connection.executemany(compiled.sql, args)
+
+
+@contextmanager
+def _as_sqlalchemy_errors(sql: str, args: Any) -> Iterator[None]:
+    """The driver's errors as SQLAlchemy wraps them, so the store's callers meet one kind (a taken key
+    is ``sa.exc.IntegrityError``, "database is locked" ``sa.exc.OperationalError``)."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise sa.exc.IntegrityError(sql, args, exc) from exc
+    except sqlite3.OperationalError as exc:
+        raise sa.exc.OperationalError(sql, args, exc) from exc
+    except sqlite3.DatabaseError as exc:
+        raise sa.exc.DatabaseError(sql, args, exc) from exc
+
+
 class SqliteRunStore(SqlRunStore):
     """The run store in one SQLite file (WAL, synchronous=NORMAL), shared by every process on the host."""
 
@@ -119,6 +196,8 @@ class SqliteRunStore(SqlRunStore):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.where = str(self.path)
         self._write_lock = _process_write_lock(self.path)
+        self._driver: sqlite3.Connection | None = None  # the hot path's connection (see _hot_write)
+        self._driver_pid = 0
         engine = sa.create_engine(
             sa.URL.create("sqlite", database=str(self.path)),
             connect_args={"timeout": 30, "check_same_thread": False},
@@ -154,6 +233,38 @@ class SqliteRunStore(SqlRunStore):
 
     def _begin_write(self, connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def _hot_write(self) -> Iterator[Writes]:
+        """A write transaction of the hot path on this process's own driver connection to the file,
+        under the process's write lock (which also makes the one connection safe to share between threads)."""
+        with self._write_lock:
+            connection = self._driver_connection()
+            with _as_sqlalchemy_errors("BEGIN IMMEDIATE", ()):
+                connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield DriverWrites(connection)
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    connection.execute("ROLLBACK")
+                raise
+            with _as_sqlalchemy_errors("COMMIT", ()):
+                connection.execute("COMMIT")
+
+    def _driver_connection(self) -> sqlite3.Connection:
+        """Opened on first use, and again in a forked child (a connection must not cross a fork)."""
+        if self._driver is None or self._driver_pid != os.getpid():
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            _on_connect(connection, None)
+            self._driver, self._driver_pid = connection, os.getpid()
+        return self._driver
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._driver is not None and self._driver_pid == os.getpid():
+                self._driver.close()
+            self._driver = None
+        super().close()
 
     def has_checkpoint(self, run_id: str) -> bool:
         with contextlib.closing(self._checkpoint_db()) as db:
