@@ -51,7 +51,7 @@ from agents_core.errors import RunConflict, RunError, category_of, describe_exce
 from agents_core.runs.budgets import check_monthly_budget, monthly_budget
 from agents_core.runs.event_batch import EventBatch, QueuedEvent
 from agents_core.runs.executors import CELERY, make_executor
-from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask
+from agents_core.runs.executors.inprocess import InProcessExecutor, RunTask, running_loop
 from agents_core.runs.lifecycle import (
     ACTIVE_STATUSES,
     CANCEL_POLL_SECONDS,
@@ -128,7 +128,11 @@ class _Live:
             self.ended, self.finished = event, True
             waiters, self._waiters = self._waiters, []
             self.changed.notify_all()
+        here = running_loop()
         for loop, future in waiters:
+            if loop is here:  # a waiter on the loop the run ended on (a server's request): no wake-up through the pipe
+                future.done() or future.set_result(event)
+                continue
             with contextlib.suppress(RuntimeError):  # the waiter's loop is closed: nobody waits any more
                 loop.call_soon_threadsafe(lambda f=future: f.done() or f.set_result(event))
 

@@ -94,6 +94,14 @@ def adopt_loop(loop: asyncio.AbstractEventLoop) -> None:
     )
 
 
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The calling thread's running loop, or ``None`` (``asyncio.get_running_loop`` raises instead)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 class RunTask:
     """A run executing as a task on the runs loop (or a given one); cancellable from any thread,
     joinable from any other."""
@@ -111,11 +119,7 @@ class RunTask:
         self.error: BaseException | None = None
 
     def start(self) -> RunTask:
-        try:
-            here = asyncio.get_running_loop()
-        except RuntimeError:
-            here = None
-        if here is self._loop:  # started on its own loop (a server's inline start)
+        if running_loop() is self._loop:  # started on its own loop (a server's inline start)
             self._loop.call_soon(self._begin)  # no wake-up of the loop through its self-pipe
         else:
             self._loop.call_soon_threadsafe(self._begin)
