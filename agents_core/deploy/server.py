@@ -220,8 +220,11 @@ class BodyLimitMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
         announced = headers.get("content-length")
-        if announced is not None and announced.isdigit() and int(announced) > self.limit:
-            await self._refuse(scope, receive, send)
+        if announced is not None and announced.isdigit():
+            if int(announced) > self.limit:
+                await self._refuse(scope, receive, send)
+            else:  # the HTTP parser hands on no more than the announced length: nothing to count
+                await self.app(scope, receive, send)
             return
         if announced is None and b"chunked" not in headers.get("transfer-encoding", b""):
             await self.app(scope, receive, send)

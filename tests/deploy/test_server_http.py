@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -169,6 +170,13 @@ def test_a_body_over_the_limit_is_413_announced_or_chunked(start_server: Any) ->
         assert response.status_code == 413
         assert "limit" in response.json()["detail"]
         assert client.post("/run", json={"topic": "small"}).status_code == 200
+    # a body longer than its announced length is cut there by the HTTP parser: never read past the limit
+    body = json.dumps(big).encode()
+    head = "POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head.encode() + body)
+        status_line = sock.recv(65536).split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 422"), status_line  # the first 20 bytes: JSON cut short
 
 
 def test_a_full_queue_answers_429_with_retry_after(start_server: Any) -> None:
