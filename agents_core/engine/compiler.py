@@ -285,3 +285,28 @@ def compiled_graph(key: Hashable, workflow: Workflow, plans: dict[str, NodePlan]
         while len(_compiled) > _COMPILED_SIZE:
             _compiled.popitem(last=False)
     return app
+
+
+#: Compiled graphs lent a checkpointer, by (graph, checkpointer); both are held, so their ids stay theirs.
+_lent: OrderedDict[tuple[int, int], tuple[Any, Any, Any]] = OrderedDict()
+
+
+def with_checkpointer(app: Any, checkpointer: Any) -> Any:
+    """``app`` writing its checkpoints to ``checkpointer``, made once per pair.
+
+    Why: the runs of a loop share one checkpointer (:mod:`agents_core.runs.savers`), and
+    LangGraph's ``copy`` validates and deep-copies the graph's specs, which cost a server
+    more per run than the rest of starting the graph.
+    """
+    key = (id(app), id(checkpointer))
+    with _compiled_lock:
+        held = _lent.get(key)
+        if held is not None:
+            _lent.move_to_end(key)
+            return held[2]
+    lent = app.copy({"checkpointer": checkpointer})
+    with _compiled_lock:
+        _lent[key] = (app, checkpointer, lent)
+        while len(_lent) > _COMPILED_SIZE:
+            _lent.popitem(last=False)
+    return lent

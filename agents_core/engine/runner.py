@@ -30,6 +30,7 @@ from agents_core.engine.compiler import (
     checkpointed_records,
     compiled_graph,
     recursion_limit,
+    with_checkpointer,
 )
 from agents_core.engine.compiler import (
     running as running_run,
@@ -341,7 +342,7 @@ async def execute(
 
     app = compiled_graph(prepared.graph_key(), workflow, prepared.plans)
     if checkpointer is not None:
-        app = app.copy({"checkpointer": checkpointer})
+        app = with_checkpointer(app, checkpointer)
     # Without a checkpointer LangGraph refuses "sync" durability (there is nothing to write).
     options = {"durability": DURABILITY} if checkpointer is not None else {}
     latest: dict[str, Any] | None = prepared.initial

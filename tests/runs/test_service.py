@@ -340,6 +340,26 @@ def test_async_starts_of_a_workflow_run_inline_once_its_models_are_built(make_st
     service.shutdown()
 
 
+def test_the_runs_of_a_loop_share_the_graph_lent_to_their_checkpointer(make_store, script, monkeypatch):
+    """LangGraph's copy of the compiled graph with the loop's shared checkpointer is made once, not per run;
+    the runs still keep their own checkpoints (each resumable from its own thread)."""
+    from langgraph.pregel import Pregel
+
+    copies: list[Any] = []
+    copy = Pregel.copy
+    monkeypatch.setattr(Pregel, "copy", lambda self, *a, **k: copies.append(self) or copy(self, *a, **k))
+    service = RunService(make_store())
+
+    async def main() -> list[Any]:
+        handles = [await service.astart(THREE_STEPS, {"topic": t}) for t in ("a", "b", "c")]
+        return [await service.await_run(h.run_id, timeout=30) for h in handles]
+
+    results = asyncio.run(main())
+    assert all(r.ok for r in results) and len(copies) == 1
+    assert all(service.store.has_checkpoint(r.run_id) for r in results)
+    service.shutdown()
+
+
 def test_a_short_runs_events_are_written_with_its_end_in_one_transaction(store_path, script, monkeypatch):
     """Group commit: a run that ends within the flush window writes row, then events + end together."""
     from agents_core.runs import event_batch
