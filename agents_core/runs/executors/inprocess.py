@@ -87,8 +87,12 @@ def run_loop() -> asyncio.AbstractEventLoop:
 
 
 def adopt_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Make a loop that is not ours (a server's) fit to execute runs, as the runs loop is."""
-    loop.set_task_factory(_task_factory)  # type: ignore[arg-type]
+    """Make a loop that is not ours (a server's) fit to execute runs: threads for blocking model calls.
+
+    Its tasks are not made to report a ``KeyboardInterrupt`` to their run, as the runs loop's are
+    (:func:`_task_factory`): such a loop stops when one leaves a task (uvicorn's does, and the
+    process with it), so no run on it would hear; and the factory cost every task of a request.
+    """
     loop.set_default_executor(
         ThreadPoolExecutor(_BLOCKING_CALL_THREADS, thread_name_prefix="configurable-agents-model")
     )
