@@ -359,3 +359,29 @@ def test_hostile_data_through_the_dict_api_never_raises(document: Any) -> None:
         assert problem.code in CODES and problem.line >= 1 and problem.column >= 1, problem
     if report.ok:
         assert report.workflow is not None
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(outputs=st.dictionaries(st.text(max_size=6), _JSON_VALUES, max_size=4))
+def test_a_node_records_dict_is_an_equal_copy_that_changes_apart(outputs: dict[str, Any]) -> None:
+    """NodeRecord.to_dict copies the outputs: equal data, and changing the dict leaves the record alone."""
+    from agents_core.engine.events import NodeRecord
+
+    record = NodeRecord(id="n", status="success", outputs=outputs)
+    before = json.dumps(outputs, sort_keys=True)
+    data = record.to_dict()
+    assert data["outputs"] == outputs
+    for value in data["outputs"].values():
+        if isinstance(value, dict):
+            value["changed"] = True
+        elif isinstance(value, list):
+            value.append("changed")
+    data["outputs"]["added"] = 1
+    assert json.dumps(record.outputs, sort_keys=True) == before

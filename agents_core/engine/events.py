@@ -70,13 +70,28 @@ class NodeRecord:
         each record into a dict several times (its event, its row, its answer).
         """
         data = dict(vars(self))
-        data["outputs"] = copy.deepcopy(self.outputs)
+        data["outputs"] = _copied(self.outputs)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NodeRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _copied(value: Any) -> Any:
+    """A copy of plain data: new dicts, lists and sets all the way down; anything else (strings,
+    numbers, tuples of them) is immutable or kept as it is. ``copy.deepcopy`` cost three times as much,
+    keeping a memo a model's reply has no use for."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    if isinstance(value, set):
+        return {_copied(item) for item in value}
+    if isinstance(value, tuple | str | int | float | bool | type(None)):
+        return value
+    return copy.deepcopy(value)
 
 
 def total_cost(nodes: Any) -> float | None:

@@ -369,11 +369,11 @@ def test_a_short_runs_events_are_written_with_its_end_in_one_transaction(store_p
     store = open_store(store_path)
     writes: list[str] = []
 
-    def counted(name: str) -> Any:  # the store's two ways into a write transaction
+    def counted(name: str) -> Any:  # the store's ways into a write transaction
         opened = getattr(store, name)
-        return lambda: writes.append(name) or opened()
+        return lambda *args: writes.append(name) or opened(*args)
 
-    store._write, store._hot_write = counted("_write"), counted("_hot_write")
+    store._write, store._hot_write, store._write_one = counted("_write"), counted("_hot_write"), counted("_write_one")
     service = RunService(store)
     result = service.start(THREE_STEPS, {"topic": "cats"}).wait(timeout=30)
     assert result.ok

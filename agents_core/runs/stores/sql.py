@@ -243,6 +243,11 @@ class SqlRunStore(RunStore):
         with self._write() as db:
             yield Writes(db)
 
+    def _write_one(self, statement: Any, params: dict[str, Any]) -> None:
+        """A write of one statement on the hot path, atomic on its own (SQLite needs no BEGIN/COMMIT for it)."""
+        with self._hot_write() as db:
+            db.execute(statement, params)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -293,8 +298,7 @@ class SqlRunStore(RunStore):
             row |= dict(owner_host=owner.host, owner_pid=owner.pid, owner_token=owner.token)
             row |= dict(heartbeat_at=now, started_at=now, attempts=1)
         try:
-            with self._hot_write() as db:
-                db.execute(_INSERT_RUN, dict(row, status=status, created_at=now, updated_at=now, executor=executor))
+            self._write_one(_INSERT_RUN, dict(row, status=status, created_at=now, updated_at=now, executor=executor))
         except sa.exc.IntegrityError:
             raise RunConflict(
                 f"a run with id {run_id!r} exists already.", "Leave run_id out to get a fresh one."
@@ -450,8 +454,8 @@ class SqlRunStore(RunStore):
         return int(db.execute(_MAX_SEQ, {"w_run_id": run_id}).scalar() or 0)
 
     def append_event(self, run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> None:
-        with self._conflicts(run_id), self._hot_write() as db:
-            db.execute(_INSERT_EVENT, _event_params(run_id, seq, kind, at, data))
+        with self._conflicts(run_id):
+            self._write_one(_INSERT_EVENT, _event_params(run_id, seq, kind, at, data))
 
     def append_events(self, rows: Sequence[tuple[str, int, str, str, dict[str, Any]]]) -> None:
         if not rows:

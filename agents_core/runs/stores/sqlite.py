@@ -251,6 +251,11 @@ class SqliteRunStore(SqlRunStore):
             with _as_sqlalchemy_errors("COMMIT", ()):
                 connection.execute("COMMIT")
 
+    def _write_one(self, statement: Any, params: dict[str, Any]) -> None:
+        """One statement in the driver's autocommit: SQLite makes it a transaction of its own."""
+        with self._write_lock:
+            DriverWrites(self._driver_connection()).execute(statement, params)
+
     def _driver_connection(self) -> sqlite3.Connection:
         """Opened on first use, and again in a forked child (a connection must not cross a fork)."""
         if self._driver is None or self._driver_pid != os.getpid():
