@@ -147,6 +147,52 @@ class _Live:
             return future
 
 
+class _LoopWatch:
+    """Heartbeats and cancel requests of the runs a service executes on one loop, polled by one task.
+
+    Why one task for all: a task per run, cancelled at the run's end, cost every run a task,
+    a timer and a ``CancelledError`` whose traceback is garbage only the cycle collector
+    frees. The task ends when the loop has no run left, and starts again with the next.
+    """
+
+    def __init__(self, service: RunService) -> None:
+        self.service = service
+        self.runs: dict[str, list[Any]] = {}  # run id -> [its main task, when it last beat]
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, run_id: str, main: asyncio.Task[Any] | None) -> None:
+        self.runs[run_id] = [main, time.monotonic()]
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._poll(), name="configurable-agents-watch")
+
+    def remove(self, run_id: str) -> None:
+        self.runs.pop(run_id, None)
+
+    async def _poll(self) -> None:
+        try:
+            while self.runs:
+                await asyncio.sleep(CANCEL_POLL_SECONDS)
+                for run_id, entry in list(self.runs.items()):
+                    if run_id in self.runs:  # not ended meanwhile
+                        self._check(run_id, entry)
+        finally:
+            self.task = None  # no await since the last look at self.runs: a run added now starts a new task
+
+    def _check(self, run_id: str, entry: list[Any]) -> None:
+        store, (main, last_beat) = self.service.store, entry
+        try:
+            if store.cancel_requested(run_id):
+                self.runs.pop(run_id, None)
+                if main is not None:
+                    main.cancel()
+                return
+            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                store.heartbeat(run_id, self.service.owner)
+                entry[1] = time.monotonic()
+        except Exception as exc:  # a store hiccup must not end the run
+            log.warning("run %s: heartbeat failed: %s", run_id, describe_exception(exc))
+
+
 @dataclass(frozen=True)
 class RunHandle:
     """A started (or resumed) run: follow its events, wait for its result, or cancel it."""
@@ -223,6 +269,7 @@ class RunService:
         self._lock = threading.Lock()
         self._observer_failed: set[int] = set()
         self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventBatch] = weakref.WeakKeyDictionary()
+        self._watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopWatch] = weakref.WeakKeyDictionary()
         # per loop, the workflows whose models its runs share already: their starts run inline (astart)
         self._warm_starts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]] = (
             weakref.WeakKeyDictionary()
@@ -533,7 +580,8 @@ class RunService:
         seq = [0 if fresh else self.store.last_seq(run_id)]  # a row born ours has an empty log
         result: RunResult | None = None
         main = asyncio.current_task()
-        watcher = asyncio.create_task(self._watch(run_id, main))
+        watch = self._loop_watch()
+        watch.add(run_id, main)
         escaping: BaseException | None = None
 
         batch = self._event_batch()
@@ -593,7 +641,7 @@ class RunService:
                 run_id, prepared.name, CANCELLED if cancelled else FAILED, {}, {}, [], info, list(prepared.notices)
             )
         finally:
-            watcher.cancel()
+            watch.remove(run_id)
             result = result or RunResult(run_id, prepared.name, FAILED, {}, {}, [], None)
             # the run's events still queued go in the transaction of its terminal status
             self._finish(live, result, seq[0] + 1, batch.take(run_id))
@@ -653,21 +701,14 @@ class RunService:
             self._live.pop(live.run_id, None)
         _mark_process_run(live.run_id, -1)
 
-    async def _watch(self, run_id: str, main: asyncio.Task[Any] | None) -> None:
-        """Heartbeat, and cancel requests from any process (polled every 0.5 s)."""
-        last_beat = time.monotonic()
-        while True:
-            await asyncio.sleep(CANCEL_POLL_SECONDS)
-            try:
-                if self.store.cancel_requested(run_id):
-                    if main is not None:
-                        main.cancel()
-                    return
-                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-                    self.store.heartbeat(run_id, self.owner)
-                    last_beat = time.monotonic()
-            except Exception as exc:  # a store hiccup must not end the run
-                log.warning("run %s: heartbeat failed: %s", run_id, describe_exception(exc))
+    def _loop_watch(self) -> _LoopWatch:
+        """The running loop's watch of this service's runs (heartbeats, cancel requests)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            watch = self._watches.get(loop)
+            if watch is None:
+                watch = self._watches[loop] = _LoopWatch(self)
+        return watch
 
     def _event_batch(self) -> EventBatch:
         """The running loop's batch of events for this service's store (see :mod:`agents_core.runs.event_batch`)."""

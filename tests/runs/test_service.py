@@ -360,6 +360,29 @@ def test_the_runs_of_a_loop_share_the_graph_lent_to_their_checkpointer(make_stor
     service.shutdown()
 
 
+def test_one_task_watches_every_run_of_a_loop_and_ends_with_the_last(service, script):
+    """Heartbeats and cancel requests of concurrent runs are polled by one task per loop, not one per run;
+    a cancel request reaches the run it names only, and the task is gone once no run is left."""
+    from agents_core.runs.executors.inprocess import run_loop
+
+    def watchers() -> int:
+        tasks = asyncio.run_coroutine_threadsafe(_all_tasks(), run_loop()).result(5)
+        return sum(task.get_name() == "configurable-agents-watch" for task in tasks)
+
+    script.replies["second"] = [Slow(1.5, "B")] * 3
+    handles = [service.start(THREE_STEPS, {"topic": t}) for t in ("a", "b", "c")]
+    _wait_for(lambda: all(_started(service, h.run_id, "second") for h in handles))
+    assert watchers() == 1
+    service.store.request_cancel(handles[1].run_id)  # as another process does: only the store hears it
+    statuses = [h.wait(timeout=30).status for h in handles]
+    assert statuses == ["success", "cancelled", "success"]
+    _wait_for(lambda: watchers() == 0, timeout=5)  # it ends within one poll after the last run
+
+
+async def _all_tasks() -> set[asyncio.Task[Any]]:
+    return asyncio.all_tasks()
+
+
 def test_a_short_runs_events_are_written_with_its_end_in_one_transaction(store_path, script, monkeypatch):
     """Group commit: a run that ends within the flush window writes row, then events + end together."""
     from agents_core.runs import event_batch
