@@ -64,7 +64,9 @@ class SharedCheckpointer:
 
     async def _acquire(self) -> _Open:
         loop = asyncio.get_running_loop()
-        opening = self._opening.setdefault(loop, asyncio.Lock())  # only this loop's thread touches its lock
+        opening = self._opening.get(loop)  # only this loop's thread touches its lock
+        if opening is None:
+            opening = self._opening[loop] = asyncio.Lock()
         async with opening:
             with self._lock:
                 entry = self._open.get(loop)
