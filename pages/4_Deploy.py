@@ -10,7 +10,7 @@ import streamlit as st
 from agents_core.deploy.artifacts import slug
 from agents_core.deploy.deployment import DeployOptions, deploy
 from agents_core.errors import AgentsError
-from workbench.deploy_job import DeployJob
+from workbench.deploy_job import DeployJob, latest_job
 from workbench.deploy_view import (
     ENV_MODES,
     container_label,
@@ -23,6 +23,8 @@ from workbench.page import current_workspace, markdown_escape, setup_page
 
 LAST_DEPLOYMENT = "deploy_last"
 JOB = "deploy_job"
+#: The job whose result this session has taken (so it is taken once per session).
+COLLECTED = "deploy_collected"
 REFRESH_SECONDS = 1.0
 #: How long the click waits for its job before the page polls it (a deploy refused at once shows at once).
 QUICK_SECONDS = 2.0
@@ -111,6 +113,10 @@ if ZIP in st.session_state:
     generate_col.download_button("Download the build context (zip)", data, file_name, "application/zip")
 
 job: DeployJob | None = st.session_state.get(JOB)
+latest = latest_job()
+if latest is not None and latest is not job and latest.view().running:
+    # a build this workbench runs for another session (another tab, or this page before a reload): follow it
+    job = st.session_state[JOB] = latest
 busy = bool(job and job.view().running)
 clicked = False
 if options.scale:
@@ -147,8 +153,8 @@ def deploy_progress() -> None:
             st.code(view.log, language=None)
     if view.error:
         st.error(view.error)
-    if not view.running and not job.collected:
-        job.collected = True
+    if not view.running and st.session_state.get(COLLECTED) is not job:
+        st.session_state[COLLECTED] = job
         if view.result:
             st.session_state[LAST_DEPLOYMENT] = view.result
         st.rerun()  # the whole page: the new container in the list

@@ -138,3 +138,39 @@ def test_a_deploy_job_runs_in_its_thread_and_ends_with_its_result_or_a_readable_
     view = DeployJob.start(broken).wait(10)
     assert view.state == "failed" and "KeyError" in view.error and "surprise" in view.error
     assert not view.running and view.result is None
+
+
+def test_a_reloaded_page_follows_the_build_still_running_and_cannot_start_another(
+    no_engine: str, isolated_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A browser reload is a new session: the build the workbench is running shows there, with its log."""
+    import threading
+
+    from workbench.deploy_job import DeployJob
+
+    release = threading.Event()
+
+    class Done:
+        def to_dict(self) -> dict[str, object]:
+            return {"name": "svc", "endpoints": {"API": "http://127.0.0.1:1"}, "curl": ["curl x"]}
+
+    def slow(step, log):
+        step("Building the image article-writer")
+        log("Step 1/9 : FROM local/python")
+        release.wait(30)
+        return Done()
+
+    job = DeployJob.start(slow, name="article-writer")  # as another session's click did
+    try:
+        at = _page(monkeypatch, isolated_workspace)  # a fresh session
+        expander = next(e for e in at.expander if e.label == "Deploying...")
+        assert "Building the image article-writer" in [m.value for m in expander.markdown]
+        assert "Step 1/9 : FROM local/python" in expander.code[0].value
+        assert at.session_state["deploy_job"] is job
+    finally:
+        release.set()
+    job.wait(10)
+    at.run()  # the page's next redraw takes the result, once
+    assert not at.exception
+    assert [s.value for s in at.subheader if s.value.startswith("Running")] == ["Running: svc"]
+    assert at.session_state["deploy_collected"] is job

@@ -6,6 +6,10 @@ the page. The page starts a :class:`DeployJob` instead, keeps it in session
 state and re-reads it on a timer: the thread owns the deploy (the same
 :func:`agents_core.deploy.deployment.deploy` as the CLI's), the page only reads
 :meth:`DeployJob.view`, so the build log streams and the page stays usable.
+
+The workbench process remembers its latest job (:func:`latest_job`), so a page
+reloaded in the browser (a new session) finds the build still going, and a
+second build cannot start beside it.
 """
 
 from __future__ import annotations
@@ -52,13 +56,14 @@ class DeployJob:
         self._state = "running"
         self._result: dict[str, Any] | None = None
         self._error: str | None = None
-        #: Set by the page once it took the result (so it is taken once).
-        self.collected = False
         self._thread = threading.Thread(target=self._run, name=f"deploy-{name}", daemon=True)
 
     @classmethod
     def start(cls, call: DeployCall, *, name: str = "deploy") -> DeployJob:
+        global _LATEST
         job = cls(call, name=name)
+        with _LATEST_LOCK:
+            _LATEST = job
         job._thread.start()
         return job
 
@@ -99,3 +104,13 @@ class DeployJob:
         """Block until the thread ends (tests and scripts; the page polls instead)."""
         self._thread.join(timeout)
         return self.view()
+
+
+_LATEST: DeployJob | None = None
+_LATEST_LOCK = threading.Lock()
+
+
+def latest_job() -> DeployJob | None:
+    """The last deployment this process started (running or ended), for a session that has none of its own."""
+    with _LATEST_LOCK:
+        return _LATEST
