@@ -14,7 +14,8 @@ event log stores them.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, fields, replace
+import functools
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -200,6 +201,12 @@ class RunResult:
         )
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, looked up once per class (``dataclasses.fields`` builds them per call)."""
+    return tuple(f.name for f in fields(cls))
+
+
 @dataclass(frozen=True)
 class _Event:
     """The fields every event has; ``seq`` and ``at`` are set when the run service records it.
@@ -213,8 +220,8 @@ class _Event:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; :func:`event_from_dict` makes the same event from it."""
         data: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
             if isinstance(value, NodeRecord | RunErrorInfo):
                 value = value.to_dict()
             elif isinstance(value, RunResult):
@@ -223,7 +230,7 @@ class _Event:
                 value = value.isoformat()
             elif isinstance(value, tuple):
                 value = list(value)
-            data[f.name] = value
+            data[name] = value
         return data
 
     @classmethod
@@ -231,8 +238,14 @@ class _Event:
         return event_from_dict(data)
 
     def stamped(self, seq: int, at: datetime | None = None) -> Any:
-        """The same event with its place in the run's log."""
-        return replace(self, seq=seq, at=at or utc_now())  # type: ignore[call-arg]
+        """The same event with its place in the run's log.
+
+        A copy of its fields with two changed, not ``dataclasses.replace`` (which checks and
+        passes every field through ``__init__`` again): every event of every run is stamped.
+        """
+        event = object.__new__(type(self))
+        event.__dict__.update(self.__dict__, seq=seq, at=at or utc_now())
+        return event
 
 
 @dataclass(frozen=True)

@@ -365,22 +365,17 @@ def test_one_task_watches_every_run_of_a_loop_and_ends_with_the_last(service, sc
     a cancel request reaches the run it names only, and the task is gone once no run is left."""
     from agents_core.runs.executors.inprocess import run_loop
 
-    def watchers() -> int:
-        tasks = asyncio.run_coroutine_threadsafe(_all_tasks(), run_loop()).result(5)
-        return sum(task.get_name() == "configurable-agents-watch" for task in tasks)
-
     script.replies["second"] = [Slow(1.5, "B")] * 3
     handles = [service.start(THREE_STEPS, {"topic": t}) for t in ("a", "b", "c")]
     _wait_for(lambda: all(_started(service, h.run_id, "second") for h in handles))
-    assert watchers() == 1
+    watch = service._watches[run_loop()]  # this service's watch of the runs loop (other tests' services have theirs)
+    assert set(watch.runs) == {h.run_id for h in handles} and watch.task is not None
+    task = watch.task
     service.store.request_cancel(handles[1].run_id)  # as another process does: only the store hears it
     statuses = [h.wait(timeout=30).status for h in handles]
     assert statuses == ["success", "cancelled", "success"]
-    _wait_for(lambda: watchers() == 0, timeout=5)  # it ends within one poll after the last run
-
-
-async def _all_tasks() -> set[asyncio.Task[Any]]:
-    return asyncio.all_tasks()
+    assert watch.task is task  # the same task watched them all
+    _wait_for(lambda: watch.task is None and task.done(), timeout=5)  # it ends within one poll after the last run
 
 
 def test_a_short_runs_events_are_written_with_its_end_in_one_transaction(store_path, script, monkeypatch):

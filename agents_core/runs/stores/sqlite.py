@@ -129,7 +129,9 @@ class _Compiled:
             value = params.get(name, default)
             if value is _MISSING:
                 raise KeyError(f"no value for the statement's parameter {name!r}")
-            values.append(convert(value) if convert is not None and value is not None else value)
+            if convert is not None and value is not None and type(value) is not float:  # a float needs none
+                value = convert(value)
+            values.append(value)
         return tuple(values)
 
 
