@@ -31,6 +31,7 @@ that needs it, never at start-up.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import os
 import threading
@@ -355,8 +356,16 @@ _books_lock = threading.Lock()
 
 def pricing_path(workspace: str | os.PathLike[str] | None = None) -> Path:
     """``<workspace>/pricing.yaml``; the workspace is ``$AGENTS_WORKSPACE`` or the current directory by default."""
-    root = Path(workspace or os.environ.get("AGENTS_WORKSPACE") or os.getcwd()).expanduser()
-    return (root / PRICING_FILE).absolute()
+    cwd = os.getcwd()
+    return _pricing_path(os.fspath(workspace or os.environ.get("AGENTS_WORKSPACE") or cwd), cwd)
+
+
+@functools.lru_cache(maxsize=64)
+def _pricing_path(root: str, cwd: str) -> Path:
+    """Built once per folder (and working directory, which a relative one is under): every run
+    start asks where the prices are, and paths are slow to build."""
+    path = Path(root).expanduser() / PRICING_FILE
+    return path if path.is_absolute() else Path(cwd) / path
 
 
 def price_book(workspace: str | os.PathLike[str] | None = None) -> PriceBook:
