@@ -19,7 +19,7 @@ import asyncio
 import math
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agents_core.config.models import Workflow
@@ -272,6 +272,16 @@ def prepare_resume(
         overrides = {**overrides, BUDGET_OVERRIDE: _positive_budget(max_cost_usd)}
     plans, models = _prepare(report.workflow, overrides)
     return _price(PreparedRun(report.workflow, workflow_text, workflow_file, {}, None, overrides, plans, models))
+
+
+def prepare_again(
+    template: PreparedRun, inputs: Mapping[str, Any] | None, *, inputs_as_text: bool = False
+) -> PreparedRun:
+    """Another run of a prepared workflow: only its inputs are checked; the workflow, its checked
+    models, prices and budget are the template's (a server starting the same workflow again)."""
+    initial = check_inputs(template.workflow, inputs or {}, from_text=inputs_as_text)
+    given = {name: initial[name] for name in (inputs or {})}
+    return replace(template, inputs=given, initial=initial, notices=list(template.notices))
 
 
 def prepare_queued(

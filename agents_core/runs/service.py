@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 
 #: How long a run's end is retried while the store is unreachable (a PostgreSQL restart, a fail-over).
 FINISH_RETRY_SECONDS = 60.0
+#: How long an async start reuses the checks of an earlier start of the same workflow (see RunService.astart).
+PREPARED_SECONDS = 1.0
 
 #: The runs this process executes now (over all its services): a row owned by this process's token
 #: that is not in here was left behind (its end could not be recorded) and is reaped as interrupted.
@@ -270,7 +272,8 @@ class RunService:
         self._observer_failed: set[int] = set()
         self._batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventBatch] = weakref.WeakKeyDictionary()
         self._watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopWatch] = weakref.WeakKeyDictionary()
-        # per loop, the workflows whose models its runs share already: their starts run inline (astart)
+        # per loop, the workflows whose models its runs share already, as (workflow, its prepared run, when):
+        # their starts run inline (astart)
         self._warm_starts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]] = (
             weakref.WeakKeyDictionary()
         )
@@ -347,9 +350,23 @@ class RunService:
         ``MonthlyBudgetReached``, and ``RunConflict`` for a ``run_id`` already used.
         ``max_cost_usd`` is this run's budget (over ``config.execution.max_cost_usd``).
         """
+        prepared = self._prepare_new(workflow, inputs, provider, model, inputs_as_text, fallback_to_local, max_cost_usd)
+        check_monthly_budget(self.store, prepared.workflow)
+        return self._start_prepared(prepared, run_id, tracking)
+
+    def _prepare_new(
+        self,
+        workflow: Any,
+        inputs: Mapping[str, Any] | None,
+        provider: str | None = None,
+        model: str | None = None,
+        inputs_as_text: bool = False,
+        fallback_to_local: bool = True,
+        max_cost_usd: float | None = None,
+    ) -> Any:
         from agents_core.engine.runner import prepare_run
 
-        prepared = prepare_run(
+        return prepare_run(
             workflow,
             inputs,
             provider=provider,
@@ -361,7 +378,9 @@ class RunService:
             # runs here share their models with the other runs of the loop they execute on
             models_loop=self._models_loop(),
         )
-        check_monthly_budget(self.store, prepared.workflow)
+
+    def _start_prepared(self, prepared: Any, run_id: str | None, tracking: bool | None) -> RunHandle:
+        """Write the checked run's row and start it (here, or by sending it to the workers)."""
         run_id = run_id or uuid.uuid4().hex[:12]
         row = (run_id, prepared.name, prepared.file, prepared.text, prepared.inputs, prepared.overrides, QUEUED)
         # a run id that is taken already is a RunConflict from the store
@@ -389,17 +408,35 @@ class RunService:
         The first start of a workflow object on a loop runs in a thread: its checks build the models
         that loop's runs then share. Later starts of it run inline, as nothing in them waits any more
         but the run row's insert: the hop to a thread and back cost a server more than the start itself
-        (the two threads handing the GIL to each other). A workflow given as a file or a dict, one with
-        a monthly budget (a query of the month's spend) and runs for workers always start in a thread.
+        (the two threads handing the GIL to each other). They reuse the first start's checks of the
+        workflow, its models and prices, and check only their inputs; those checks are made afresh
+        once they are :data:`PREPARED_SECONDS` old (a changed pricing.yaml or key is seen that soon).
+        A workflow given as a file or a dict, one with a monthly budget (a query of the month's spend)
+        and runs for workers always start in a thread.
         """
+        from agents_core.engine.runner import prepare_again
+
         key = self._inline_start_key(workflow, options)
-        warm = self._warm_starts.setdefault(asyncio.get_running_loop(), {}) if key is not None else None
-        if warm is not None and warm.get(key) is workflow:
-            return self.start(workflow, inputs, **options)
-        handle = await asyncio.to_thread(self.start, workflow, inputs, **options)
-        if warm is not None:
-            warm[key] = workflow  # held, so its id cannot name another workflow later
-        return handle
+        if key is None:
+            return await asyncio.to_thread(self.start, workflow, inputs, **options)
+        warm = self._warm_starts.setdefault(asyncio.get_running_loop(), {})
+        held = warm.get(key)
+        run_id, tracking = options.get("run_id"), options.get("tracking")
+        checks = {k: v for k, v in options.items() if k not in ("run_id", "tracking", "inputs_as_text")}
+        if held is not None and held[0] is workflow:
+            if time.monotonic() - held[2] < PREPARED_SECONDS:
+                prepared = prepare_again(held[1], inputs, inputs_as_text=options.get("inputs_as_text", False))
+            else:  # the models are built: checking it all again blocks nothing
+                prepared = self._prepare_new(
+                    workflow, inputs, inputs_as_text=options.get("inputs_as_text", False), **checks
+                )
+                warm[key] = (workflow, prepared, time.monotonic())
+            return self._start_prepared(prepared, run_id, tracking)
+        prepared = await asyncio.to_thread(
+            self._prepare_new, workflow, inputs, inputs_as_text=options.get("inputs_as_text", False), **checks
+        )
+        warm[key] = (workflow, prepared, time.monotonic())  # the workflow is held, so its id names no other
+        return self._start_prepared(prepared, run_id, tracking)
 
     def _inline_start_key(self, workflow: Any, options: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """What decides the models of a start (see :meth:`astart`), or None for a start never made inline."""
@@ -407,7 +444,13 @@ class RunService:
 
         if self._remote is not None or not isinstance(workflow, Workflow) or monthly_budget(workflow) is not None:
             return None
-        return (id(workflow), options.get("provider"), options.get("model"), options.get("fallback_to_local", True))
+        return (
+            id(workflow),
+            options.get("provider"),
+            options.get("model"),
+            options.get("fallback_to_local", True),
+            options.get("max_cost_usd"),
+        )
 
     def resume(self, run_id: str, *, max_cost_usd: float | None = None, tracking: bool | None = None) -> RunHandle:
         """Continue a failed, cancelled or interrupted run from its last checkpoint.

@@ -309,8 +309,12 @@ def test_async_forms(make_store, script):
 
 
 def test_async_starts_of_a_workflow_run_inline_once_its_models_are_built(make_store, script, monkeypatch):
-    """astart: the first start of a workflow object on a loop goes to a thread (it builds the models);
-    the later ones run on the loop itself. A dict, or a workflow with a monthly budget, always goes to a thread."""
+    """astart: the first start of a workflow object on a loop is checked in a thread (it builds the models);
+    the later ones run on the loop, checking only their inputs until the first checks are PREPARED_SECONDS old,
+    then all again (inline: the models are built). A dict, or a workflow with a monthly budget, always goes
+    to a thread."""
+    from agents_core.engine import runner
+    from agents_core.runs import service as service_module
     from agents_core.workflow import load_workflow
 
     workflow = load_workflow(THREE_STEPS)
@@ -318,25 +322,46 @@ def test_async_starts_of_a_workflow_run_inline_once_its_models_are_built(make_st
         {**THREE_STEPS, "config": {**THREE_STEPS.get("config", {}), "execution": {"monthly_budget_usd": 5.0}}}
     )
     service = RunService(make_store())
-    threads: list[str] = []
-    start = service.start
-    monkeypatch.setattr(
-        service, "start", lambda *a, **k: threads.append(threading.current_thread().name) or start(*a, **k)
-    )
+    calls: list[tuple[str, bool]] = []
+    here: list[str] = []
+
+    def record(name: str, real: Any) -> Any:
+        return lambda *a, **k: calls.append((name, threading.current_thread().name == here[0])) or real(*a, **k)
+
+    monkeypatch.setattr(service, "start", record("start", service.start))
+    monkeypatch.setattr(service, "_prepare_new", record("check all", service._prepare_new))
+    monkeypatch.setattr(runner, "prepare_again", record("check inputs", runner.prepare_again))
 
     async def main() -> list[Any]:
-        here = threading.current_thread().name
+        here.append(threading.current_thread().name)
         handles = [await service.astart(workflow, {"topic": t}) for t in ("a", "b", "c")]
         handles.append(await service.astart(THREE_STEPS, {"topic": "d"}))
         handles.append(await service.astart(workflow, {"topic": "e"}, provider="scripted"))  # other models: a thread
         handles.append(await service.astart(workflow, {"topic": "f"}, provider="scripted"))
         handles += [await service.astart(budgeted, {"topic": t}) for t in ("g", "h")]
-        results = [await service.await_run(h.run_id, timeout=30) for h in handles]
-        return [name == here for name in threads], results
+        monkeypatch.setattr(service_module, "PREPARED_SECONDS", 0.0)
+        handles.append(await service.astart(workflow, {"topic": "i"}))  # the checks are old: all again, inline
+        return [await service.await_run(h.run_id, timeout=30) for h in handles]
 
-    inline, results = asyncio.run(main())
-    assert inline == [False, True, True, False, False, True, False, False]
+    results = asyncio.run(main())
+    assert calls == [
+        ("check all", False),
+        ("check inputs", True),
+        ("check inputs", True),
+        ("start", False),
+        ("check all", False),
+        ("check all", False),
+        ("check inputs", True),
+        ("start", False),
+        ("check all", False),
+        ("start", False),
+        ("check all", False),
+        ("check all", True),
+    ]
     assert all(result.ok for result in results)
+    assert [r.outputs for r in results[:3]] == [results[0].outputs] * 3
+    inputs = [service.get(r.run_id).inputs for r in results]
+    assert [i["topic"] for i in inputs] == list("abcdefghi")  # each run its own inputs
     service.shutdown()
 
 
