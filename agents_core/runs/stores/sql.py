@@ -164,8 +164,12 @@ _EVENTS_AFTER = (
 _GET = sa.select(runs, _LAST_SEQ.label("last_seq")).where(runs.c.run_id == _p("w_run_id"))
 
 
+#: One encoder for every column of JSON (``json.dumps`` with options builds an encoder per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return _ENCODER.encode(value)
 
 
 def _event_params(run_id: str, seq: int, kind: str, at: str, data: dict[str, Any]) -> dict[str, Any]:

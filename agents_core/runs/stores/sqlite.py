@@ -19,6 +19,7 @@ them moved to the new file when it is opened, so its runs stay resumable.
 from __future__ import annotations
 
 import contextlib
+import operator
 import os
 import sqlite3
 import threading
@@ -118,18 +119,29 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class _Compiled:
-    """A statement as SQLite's driver takes it: the SQL, then each ``?``'s name, default and converter."""
+    """A statement as SQLite's driver takes it: the SQL, then each ``?``'s name, default and converter.
+
+    ``plain`` is set when every ``?`` takes its parameter as given (the usual case): the
+    arguments are then picked in one C call.
+    """
 
     sql: str
     binds: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+    plain: Callable[[dict[str, Any]], Any] | None = None
 
     def args(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        if self.plain is not None:
+            try:
+                picked = self.plain(params)
+            except KeyError as exc:
+                raise KeyError(f"no value for the statement's parameter {exc.args[0]!r}") from None
+            return picked if len(self.binds) != 1 else (picked,)
         values = []
         for name, default, convert in self.binds:
             value = params.get(name, default)
             if value is _MISSING:
                 raise KeyError(f"no value for the statement's parameter {name!r}")
-            if convert is not None and value is not None and type(value) is not float:  # a float needs none
+            if convert is not None and value is not None:
                 value = convert(value)
             values.append(value)
         return tuple(values)
@@ -149,8 +161,12 @@ def _compiled(statement: Any, keys: frozenset[str]) -> _Compiled:
     for name in compiled.positiontup or ():
         bind = compiled.binds[name]
         default = _MISSING if bind.required or name in keys else bind.effective_value
-        binds.append((name, default, bind.type.bind_processor(_DIALECT)))
-    result = _Compiled(compiled.string, tuple(binds))
+        # a REAL column takes Python's ints and floats as they are: its float() converter is skipped
+        convert = None if isinstance(bind.type, sa.Float) else bind.type.bind_processor(_DIALECT)
+        binds.append((name, default, convert))
+    plain = all(default is _MISSING and convert is None for _, default, convert in binds) and binds
+    getter = operator.itemgetter(*(name for name, _, _ in binds)) if plain else None
+    result = _Compiled(compiled.string, tuple(binds), getter)
     _COMPILED[(id(statement), keys)] = (statement, result)  # the statement is held, so its id stays its own
     return result
 
