@@ -704,15 +704,16 @@ class RunService:
         while True:
             event = RunFinished(live.run_id, result).stamped(pending[-1].event.seq + 1 if pending else seq)
             error = result.error.to_dict() if result.error else None
+            data = event.to_dict()  # its result's node records are the row's, turned into dicts once
             try:
                 self.store.finish(
                     live.run_id,
                     result.status,
                     error,
                     result.outputs,
-                    [n.to_dict() for n in result.nodes],
+                    data["result"]["nodes"],
                     None,
-                    (event.seq, event.kind, event.at.isoformat(), event.to_dict()),
+                    (event.seq, event.kind, data["at"], data),
                     events=[item.row()[1:] for item in pending],
                     finished_at=event.at.timestamp(),
                 )
